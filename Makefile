@@ -1,0 +1,38 @@
+# Two set-up commands, both idempotent: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MODEL  := models/embedding/model_card.json
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test install models sample loadtest bench clean
+
+run: $(STAMP) models sample  ## serve the sample corpus on 127.0.0.1:8080
+	$(BIN)/hybrid-search serve --bind 127.0.0.1:8080
+
+test: $(STAMP) models  ## the whole test suite
+	$(BIN)/python -m pytest
+
+install: $(STAMP)
+
+# torch first, pinned, so nothing resolves a multi-GB CUDA build.
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+models: $(STAMP)  ## export the embedding model to ONNX (skipped when up to date)
+	$(BIN)/hybrid-search export-models
+
+sample: $(STAMP) models  ## ingest the sample corpus (unchanged documents are skipped)
+	$(BIN)/hybrid-search ingest --quiet sample_data/corpus.jsonl
+
+loadtest: $(STAMP) models sample  ## release latency budgets with Locust
+	$(BIN)/python loadtests/run.py
+
+clean:
+	rm -rf data reports

@@ -1,0 +1,1 @@
+"""Hybrid retrieval service: BM25 + k-NN legs, fusion, reranking, over HTTP."""

@@ -1,0 +1,186 @@
+"""The interface every search backend implements, and the values it trades in.
+
+A backend stores chunks in versioned indexes (``<alias>-vN``) behind one read
+alias, and answers the two retrieval legs with the caller's access filter
+applied *inside* each leg, before top-k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Protocol, Sequence
+
+import numpy as np
+
+#: ACL value that admits every principal of the document's tenant.
+PUBLIC = "*"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One passage of a document, as stored in an index."""
+
+    chunk_id: str
+    doc_id: str
+    position: int
+    title: str
+    text: str
+    tenant: str
+    acl: tuple[str, ...]
+    metadata: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    url: str | None = None
+    updated_at: str | None = None
+    #: Hash of the parent document's content; unchanged documents are skipped.
+    content_hash: str = ""
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def passage(self) -> str:
+        """Title and text as one passage, as the encoders read it."""
+        if not self.title or self.text.startswith(self.title):
+            return self.text
+        return f"{self.title}\n{self.text}"
+
+
+@dataclass(frozen=True)
+class AccessFilter:
+    """Who is asking and what they narrowed to; applied inside every leg.
+
+    ``tenant`` and ``principals`` come from the verified token only. A chunk is
+    visible when its tenant matches and its ACL holds ``*`` or any principal.
+    ``metadata`` maps a key to allowed values (any of them matches).
+    """
+
+    tenant: str
+    principals: frozenset[str]
+    metadata: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def admits(self, chunk: Chunk) -> bool:
+        """The reference semantics; backends must agree with it."""
+        if chunk.tenant != self.tenant:
+            return False
+        if PUBLIC not in chunk.acl and not self.principals.intersection(chunk.acl):
+            return False
+        for key, allowed in self.metadata.items():
+            if not set(allowed).intersection(chunk.metadata.get(key, ())):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class LexicalLeg:
+    """BM25 over title (boosted) and body."""
+
+    text: str
+    k: int
+
+
+@dataclass(frozen=True)
+class VectorLeg:
+    """k-NN over chunk embeddings; scores are ``(1 + cos) / 2``."""
+
+    vector: np.ndarray
+    k: int
+
+
+Leg = LexicalLeg | VectorLeg
+
+
+@dataclass(frozen=True)
+class LegHit:
+    chunk_id: str
+    doc_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class LegResult:
+    """Hits of one leg, best first, and how long the backend spent on it."""
+
+    name: str
+    hits: list[LegHit]
+    took_ms: float
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What an index was built with; stored with the index."""
+
+    name: str
+    template_version: int
+    model_version: str
+    dimension: int
+    chunks: int = 0
+    documents: int = 0
+    created_at: str = ""
+
+
+class BackendError(RuntimeError):
+    """The backend cannot answer (down, missing index); maps to HTTP 503."""
+
+
+class IndexNotFound(BackendError):
+    """The named index or alias does not exist."""
+
+
+class QueryRejected(ValueError):
+    """The engine rejected the query as malformed; maps to HTTP 400."""
+
+
+class SearchBackend(Protocol):
+    """Storage and retrieval for one alias of versioned indexes."""
+
+    alias: str
+
+    # --- reading --------------------------------------------------------------
+    def run_legs(
+        self, legs: Mapping[str, Leg], access: AccessFilter
+    ) -> dict[str, LegResult]:
+        """Run the named legs against the alias, concurrently where possible."""
+
+    def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        """Stored chunks by id (from the alias), for titles and snippets."""
+
+    def live_index(self) -> IndexInfo:
+        """The index the alias points at; raises :class:`IndexNotFound`."""
+
+    # --- writing --------------------------------------------------------------
+    def create_index(self, info: IndexInfo) -> None:
+        """Create an empty index ``info.name`` (fails if it exists)."""
+
+    def document_hashes(self, index: str) -> dict[str, str]:
+        """``doc_id -> content_hash`` of every document in ``index``."""
+
+    def replace_documents(self, index: str, chunks_by_doc: Mapping[str, Sequence[Chunk]]) -> None:
+        """Replace all chunks of each given document (atomically per call)."""
+
+    def delete_documents(self, index: str, doc_ids: Iterable[str]) -> int:
+        """Remove documents and their chunks; returns how many existed."""
+
+    def iter_chunks(self, index: str) -> Iterable[Chunk]:
+        """Every stored chunk of ``index`` (vectors included), for migrations."""
+
+    # --- versions and alias -----------------------------------------------------
+    def list_indexes(self) -> list[IndexInfo]:
+        """Every ``<alias>-vN`` index with its counts."""
+
+    def alias_target(self) -> str | None:
+        """The index the alias points at, or ``None``."""
+
+    def switch_alias(self, index: str) -> None:
+        """Point the alias at ``index`` in one atomic step."""
+
+    def drop_index(self, index: str) -> None:
+        """Delete ``index`` (never the live one)."""
+
+
+def index_name(alias: str, version: int) -> str:
+    """``docs`` + 3 → ``docs-v3``."""
+    return f"{alias}-v{version}"
+
+
+def index_version(alias: str, name: str) -> int:
+    """Inverse of :func:`index_name`; raises ``ValueError`` for other names."""
+    prefix = f"{alias}-v"
+    if not name.startswith(prefix) or not name[len(prefix):].isdigit():
+        raise ValueError(f"{name!r} is not a version of alias {alias!r}")
+    return int(name[len(prefix):])

@@ -1,0 +1,664 @@
+"""The embedded backend: versioned indexes on local disk, searched in-process.
+
+Each index ``<data_dir>/indexes/<alias>-vN/`` holds
+
+- ``chunks.sqlite`` — the source of truth: every chunk with its vector;
+- ``text/`` — a tantivy index (BM25) derived from it;
+- ``vectors.hnsw`` — an HNSW graph, derived, built only for large indexes;
+- ``GENERATION`` — bumped after every committed write, so readers reload.
+
+Derived structures record the generation they were built from; a writer that
+finds one behind (a crash between the two commits) rebuilds it from SQLite, so
+an interrupted ingest never leaves the legs disagreeing for good.
+
+The alias lives in ``<data_dir>/aliases.json`` and is switched with one atomic
+``os.replace``; readers stat it per request and follow a switch without restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import math
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from app.analysis import ENGLISH, tantivy_analyzer
+from app.backends.base import (
+    PUBLIC,
+    AccessFilter,
+    BackendError,
+    Chunk,
+    IndexInfo,
+    IndexNotFound,
+    Leg,
+    LegHit,
+    LegResult,
+    LexicalLeg,
+    VectorLeg,
+    index_version,
+)
+from app.settings import Settings
+
+#: tantivy multiplies BM25 by (1 + k1); Lucene ≥ 8 dropped that constant.
+_TANTIVY_BM25_FACTOR = 1.0 + 1.2
+_SCHEMA_VERSION = 1
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class EmbeddedBackend:
+    """:class:`~app.backends.base.SearchBackend` on tantivy, SQLite and numpy."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.alias = settings.index_alias
+        self.root = Path(settings.data_dir)
+        self.indexes_dir = self.root / "indexes"
+        self._alias_file = self.root / "aliases.json"
+        self._snapshot: _Snapshot | None = None
+        self._snapshot_key: tuple[Any, ...] | None = None
+        self._reload_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="leg")
+
+    # ------------------------------------------------------------------ reading
+    def run_legs(self, legs: Mapping[str, Leg], access: AccessFilter) -> dict[str, LegResult]:
+        snapshot = self._current()
+        if len(legs) == 1:
+            ((name, leg),) = legs.items()
+            return {name: snapshot.run_leg(name, leg, access)}
+        futures = {name: self._pool.submit(snapshot.run_leg, name, leg, access) for name, leg in legs.items()}
+        return {name: future.result(timeout=self.settings.leg_timeout_s) for name, future in futures.items()}
+
+    def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        return self._current().fetch(chunk_ids)
+
+    def live_index(self) -> IndexInfo:
+        return self._current().info
+
+    def _current(self) -> "_Snapshot":
+        """The snapshot of the alias target, reloaded when alias or data moved."""
+        target = self.alias_target()
+        if target is None:
+            raise IndexNotFound(f"alias {self.alias!r} does not point at any index; run `hybrid-search ingest` first")
+        path = self.indexes_dir / target
+        try:
+            generation = (path / "GENERATION").read_text().strip()
+        except FileNotFoundError:
+            raise IndexNotFound(f"index {target!r} (alias {self.alias!r}) is missing from {self.indexes_dir}") from None
+        key = (target, generation)
+        if self._snapshot_key != key:
+            with self._reload_lock:
+                if self._snapshot_key != key:
+                    try:
+                        self._snapshot = _Snapshot.load(path, self.settings)
+                    except (sqlite3.Error, OSError, ValueError) as exc:
+                        raise BackendError(f"index {target!r} is unreadable: {exc}") from exc
+                    self._snapshot_key = key
+        assert self._snapshot is not None
+        return self._snapshot
+
+    # ------------------------------------------------------------------ writing
+    def create_index(self, info: IndexInfo) -> None:
+        index_version(self.alias, info.name)  # validates the name
+        path = self.indexes_dir / info.name
+        if path.exists():
+            raise ValueError(f"index {info.name!r} already exists")
+        self.indexes_dir.mkdir(parents=True, exist_ok=True)
+        staging = self.indexes_dir / f".{info.name}.creating"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        record = asdict(info) | {"created_at": info.created_at or _now(), "schema": _SCHEMA_VERSION}
+        record.pop("chunks"), record.pop("documents")
+        _atomic_write(staging / "info.json", json.dumps(record, indent=2))
+        with contextlib.closing(_open_db(staging)):
+            pass
+        _TextIndex.create(staging / "text")
+        _atomic_write(staging / "GENERATION", "0")
+        os.replace(staging, path)
+
+    def document_hashes(self, index: str) -> dict[str, str]:
+        with contextlib.closing(_open_db(self._path(index))) as db:
+            return dict(db.execute("SELECT doc_id, content_hash FROM chunks WHERE position = 0"))
+
+    def replace_documents(self, index: str, chunks_by_doc: Mapping[str, Sequence[Chunk]]) -> None:
+        if not chunks_by_doc:
+            return
+        with self._writer(index) as writer:
+            writer.replace(chunks_by_doc)
+
+    def delete_documents(self, index: str, doc_ids: Iterable[str]) -> int:
+        with self._writer(index) as writer:
+            return writer.delete(list(doc_ids))
+
+    def iter_chunks(self, index: str) -> Iterator[Chunk]:
+        with contextlib.closing(_open_db(self._path(index))) as db:
+            for row in db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks ORDER BY row"):
+                yield _chunk_from_row(row)
+
+    # ------------------------------------------------------- versions and alias
+    def list_indexes(self) -> list[IndexInfo]:
+        if not self.indexes_dir.is_dir():
+            return []
+        infos = []
+        for path in sorted(self.indexes_dir.iterdir()):
+            try:
+                index_version(self.alias, path.name)
+            except ValueError:
+                continue
+            infos.append(self.index_info(path.name))
+        return sorted(infos, key=lambda i: index_version(self.alias, i.name))
+
+    def index_info(self, index: str) -> IndexInfo:
+        path = self._path(index)
+        with contextlib.closing(_open_db(path)) as db:
+            chunks, documents = db.execute("SELECT COUNT(*), COUNT(DISTINCT doc_id) FROM chunks").fetchone()
+        return _read_info(path, chunks=chunks, documents=documents)
+
+    def alias_target(self) -> str | None:
+        try:
+            return json.loads(self._alias_file.read_text()).get(self.alias)
+        except FileNotFoundError:
+            return None
+        except (ValueError, OSError) as exc:
+            raise BackendError(f"alias file {self._alias_file} is unreadable: {exc}") from exc
+
+    def switch_alias(self, index: str) -> None:
+        self._path(index)
+        self.root.mkdir(parents=True, exist_ok=True)
+        with _file_lock(self.root / ".aliases.lock"):
+            try:
+                aliases = json.loads(self._alias_file.read_text())
+            except FileNotFoundError:
+                aliases = {}
+            aliases[self.alias] = index
+            _atomic_write(self._alias_file, json.dumps(aliases, indent=2, sort_keys=True))
+
+    def drop_index(self, index: str) -> None:
+        if index == self.alias_target():
+            raise ValueError(f"refusing to drop {index!r}: the alias {self.alias!r} points at it")
+        shutil.rmtree(self._path(index))
+
+    # ---------------------------------------------------------------- helpers
+    def _path(self, index: str) -> Path:
+        path = self.indexes_dir / index
+        if not (path / "info.json").is_file():
+            raise IndexNotFound(f"index {index!r} does not exist under {self.indexes_dir}")
+        return path
+
+    @contextlib.contextmanager
+    def _writer(self, index: str) -> Iterator["_Writer"]:
+        path = self._path(index)
+        with _file_lock(path / "write.lock"):
+            writer = _Writer(path, self.settings)
+            try:
+                writer.repair()
+                yield writer
+            finally:
+                writer.close()
+
+
+# ---------------------------------------------------------------------- storage
+
+_CHUNK_COLUMNS = "chunk_id, doc_id, position, title, text, tenant, acl, metadata, url, updated_at, content_hash, vector"
+
+
+def _open_db(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        db = sqlite3.connect(f"file:{path / 'chunks.sqlite'}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        db = sqlite3.connect(path / "chunks.sqlite", check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS chunks (
+                row INTEGER PRIMARY KEY AUTOINCREMENT,
+                chunk_id TEXT NOT NULL UNIQUE,
+                doc_id TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                title TEXT NOT NULL,
+                text TEXT NOT NULL,
+                tenant TEXT NOT NULL,
+                acl TEXT NOT NULL,
+                metadata TEXT NOT NULL,
+                url TEXT,
+                updated_at TEXT,
+                content_hash TEXT NOT NULL,
+                vector BLOB NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
+            CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            INSERT OR IGNORE INTO state VALUES ('generation', 0), ('text_generation', 0), ('hnsw_generation', -1);
+            """
+        )
+    return db
+
+
+def _chunk_from_row(row: Sequence[Any]) -> Chunk:
+    chunk_id, doc_id, position, title, text, tenant, acl, metadata, url, updated_at, content_hash, vector = row
+    return Chunk(
+        chunk_id=chunk_id,
+        doc_id=doc_id,
+        position=position,
+        title=title,
+        text=text,
+        tenant=tenant,
+        acl=tuple(json.loads(acl)),
+        metadata={k: tuple(v) for k, v in json.loads(metadata).items()},
+        url=url,
+        updated_at=updated_at,
+        content_hash=content_hash,
+        vector=np.frombuffer(vector, dtype=np.float32) if vector is not None else None,
+    )
+
+
+def _read_info(path: Path, **counts: int) -> IndexInfo:
+    record = json.loads((path / "info.json").read_text())
+    return IndexInfo(
+        name=record["name"],
+        template_version=record["template_version"],
+        model_version=record["model_version"],
+        dimension=record["dimension"],
+        created_at=record.get("created_at", ""),
+        **counts,
+    )
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class _TextIndex:
+    """The tantivy schema and the lexical query over it."""
+
+    @staticmethod
+    def schema() -> Any:
+        import tantivy
+
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("title", tokenizer_name=ENGLISH.name)
+        builder.add_text_field("body", tokenizer_name=ENGLISH.name)
+        for keyword in ("doc_id", "tenant", "acl", "meta"):
+            builder.add_text_field(keyword, tokenizer_name="raw")
+        builder.add_unsigned_field("row", stored=True, fast=True)
+        return builder.build()
+
+    @classmethod
+    def create(cls, path: Path) -> None:
+        import tantivy
+
+        path.mkdir(parents=True, exist_ok=True)
+        tantivy.Index(cls.schema(), path=str(path))
+
+    @classmethod
+    def open(cls, path: Path) -> Any:
+        import tantivy
+
+        index = tantivy.Index(cls.schema(), path=str(path), reuse=True)
+        index.register_tokenizer(ENGLISH.name, tantivy_analyzer(ENGLISH))
+        return index
+
+    @staticmethod
+    def document(chunk: Chunk, row: int) -> Any:
+        import tantivy
+
+        doc = tantivy.Document()
+        doc.add_text("title", chunk.title)
+        doc.add_text("body", chunk.text)
+        doc.add_text("doc_id", chunk.doc_id)
+        doc.add_text("tenant", chunk.tenant)
+        for principal in chunk.acl:
+            doc.add_text("acl", principal)
+        for key, values in chunk.metadata.items():
+            for value in values:
+                doc.add_text("meta", f"{key}={value}")
+        doc.add_unsigned("row", row)
+        return doc
+
+
+class _Writer:
+    """One locked write session on one index."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        self.path = path
+        self.settings = settings
+        self.db = _open_db(path)
+        self.info = _read_info(path)
+        self._text: Any = None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _state(self, key: str) -> int:
+        return self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()[0]
+
+    def _set_state(self, key: str, value: int) -> None:
+        self.db.execute("UPDATE state SET value = ? WHERE key = ?", (value, key))
+
+    def _text_writer(self) -> Any:
+        if self._text is None:
+            self._text = _TextIndex.open(self.path / "text")
+        return self._text.writer(heap_size=64_000_000, num_threads=1)
+
+    def repair(self) -> None:
+        """Rebuild the text index if an earlier write stopped between commits."""
+        generation = self._state("generation")
+        if self._state("text_generation") == generation:
+            return
+        writer = self._text_writer()
+        writer.delete_all_documents()
+        for row, *rest in self.db.execute(f"SELECT row, {_CHUNK_COLUMNS} FROM chunks"):
+            writer.add_document(_TextIndex.document(_chunk_from_row(rest), row))
+        writer.commit()
+        writer.wait_merging_threads()
+        with self.db:
+            self._set_state("text_generation", generation)
+        self._sync_vectors(generation)
+        self._publish(generation)
+
+    def replace(self, chunks_by_doc: Mapping[str, Sequence[Chunk]]) -> None:
+        for doc_id, chunks in chunks_by_doc.items():
+            for chunk in chunks:
+                if chunk.doc_id != doc_id:
+                    raise ValueError(f"chunk {chunk.chunk_id!r} does not belong to document {doc_id!r}")
+                if chunk.vector is None or chunk.vector.shape != (self.info.dimension,):
+                    raise ValueError(f"chunk {chunk.chunk_id!r} needs a {self.info.dimension}-d vector")
+        self._commit(list(chunks_by_doc), [c for chunks in chunks_by_doc.values() for c in chunks])
+
+    def delete(self, doc_ids: list[str]) -> int:
+        existing = {
+            doc_id
+            for (doc_id,) in self.db.execute(
+                f"SELECT DISTINCT doc_id FROM chunks WHERE doc_id IN ({','.join('?' * len(doc_ids))})", doc_ids
+            )
+        } if doc_ids else set()
+        if existing:
+            self._commit(sorted(existing), [])
+        return len(existing)
+
+    def _commit(self, doc_ids: list[str], new_chunks: list[Chunk]) -> None:
+        """SQLite first (the truth), then the derived indexes, then publish."""
+        with self.db:
+            generation = self._state("generation") + 1
+            self.db.executemany("DELETE FROM chunks WHERE doc_id = ?", [(d,) for d in doc_ids])
+            rows = []
+            for chunk in new_chunks:
+                cursor = self.db.execute(
+                    f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        chunk.chunk_id, chunk.doc_id, chunk.position, chunk.title, chunk.text, chunk.tenant,
+                        json.dumps(list(chunk.acl)), json.dumps({k: list(v) for k, v in chunk.metadata.items()}),
+                        chunk.url, chunk.updated_at, chunk.content_hash,
+                        np.asarray(chunk.vector, dtype=np.float32).tobytes(),
+                    ),
+                )
+                rows.append((cursor.lastrowid, chunk))
+            self._set_state("generation", generation)
+
+        writer = self._text_writer()
+        for doc_id in doc_ids:
+            writer.delete_documents_by_term("doc_id", doc_id)
+        for row, chunk in rows:
+            writer.add_document(_TextIndex.document(chunk, row))
+        writer.commit()
+        writer.wait_merging_threads()
+        with self.db:
+            self._set_state("text_generation", generation)
+        self._sync_vectors(generation)
+        self._publish(generation)
+
+    def _sync_vectors(self, generation: int) -> None:
+        """(Re)build the HNSW graph when the index is large enough to need one."""
+        hnsw_path = self.path / "vectors.hnsw"
+        count = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        if count < self.settings.hnsw_min_chunks:
+            hnsw_path.unlink(missing_ok=True)
+            return
+        import hnswlib
+
+        rows, matrix = _load_vectors(self.db, self.info.dimension)
+        graph = hnswlib.Index(space="cosine", dim=self.info.dimension)
+        graph.init_index(
+            max_elements=len(rows), ef_construction=self.settings.hnsw_ef_construction, M=self.settings.hnsw_m
+        )
+        graph.set_num_threads(max(1, os.cpu_count() or 1))
+        graph.add_items(matrix, rows)
+        tmp = hnsw_path.with_suffix(".tmp")
+        graph.save_index(str(tmp))
+        os.replace(tmp, hnsw_path)
+        with self.db:
+            self._set_state("hnsw_generation", generation)
+
+    def _publish(self, generation: int) -> None:
+        _atomic_write(self.path / "GENERATION", str(generation))
+
+
+def _load_vectors(db: sqlite3.Connection, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = []
+    blobs = []
+    for row, blob in db.execute("SELECT row, vector FROM chunks ORDER BY row"):
+        rows.append(row)
+        blobs.append(blob)
+    matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), dimension)
+    return np.asarray(rows, dtype=np.int64), matrix
+
+
+# ---------------------------------------------------------------------- reading
+
+
+class _Snapshot:
+    """An immutable, query-ready view of one index generation."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        self.path = path
+        self.settings = settings
+        self.db = _open_db(path, readonly=True)
+        self._db_lock = threading.Lock()
+        generation = self.db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()[0]
+        self.info = _read_info(path)
+        self.rows, self.vectors = _load_vectors(self.db, self.info.dimension)
+        self.chunk_ids: list[str] = []
+        self.doc_ids: list[str] = []
+        tenant_codes: dict[str, int] = {}
+        tenants = np.empty(len(self.rows), dtype=np.int32)
+        acl_postings: dict[str, list[int]] = {}
+        meta_postings: dict[tuple[str, str], list[int]] = {}
+        for pos, (chunk_id, doc_id, tenant, acl, metadata) in enumerate(
+            self.db.execute("SELECT chunk_id, doc_id, tenant, acl, metadata FROM chunks ORDER BY row")
+        ):
+            self.chunk_ids.append(chunk_id)
+            self.doc_ids.append(doc_id)
+            tenants[pos] = tenant_codes.setdefault(tenant, len(tenant_codes))
+            for principal in json.loads(acl):
+                acl_postings.setdefault(principal, []).append(pos)
+            for key, values in json.loads(metadata).items():
+                for value in values:
+                    meta_postings.setdefault((key, value), []).append(pos)
+        self.info = _read_info(path, chunks=len(self.rows), documents=len(set(self.doc_ids)))
+        self._tenant_codes = tenant_codes
+        self._tenants = tenants
+        self._acl = {k: np.asarray(v, dtype=np.int64) for k, v in acl_postings.items()}
+        self._meta = {k: np.asarray(v, dtype=np.int64) for k, v in meta_postings.items()}
+        self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._masks_lock = threading.Lock()
+        self.text_index = _TextIndex.open(path / "text")
+        self.text_index.reload()
+        self.searcher = self.text_index.searcher()
+        self.analyzer = _analyzer()
+        self.hnsw = self._load_hnsw(generation)
+
+    @classmethod
+    def load(cls, path: Path, settings: Settings) -> "_Snapshot":
+        return cls(path, settings)
+
+    def _load_hnsw(self, generation: int) -> Any:
+        hnsw_path = self.path / "vectors.hnsw"
+        built_from = self.db.execute("SELECT value FROM state WHERE key = 'hnsw_generation'").fetchone()[0]
+        if not hnsw_path.exists() or built_from != generation:
+            return None  # exact search stays correct; a stale graph would not
+        import hnswlib
+
+        graph = hnswlib.Index(space="cosine", dim=self.info.dimension)
+        graph.load_index(str(hnsw_path), max_elements=len(self.rows))
+        graph.set_ef(self.settings.hnsw_ef_search)
+        graph.set_num_threads(1)
+        return graph
+
+    # -------------------------------------------------------------- filters
+    def allowed(self, access: AccessFilter) -> np.ndarray:
+        """Boolean mask over chunk positions that ``access`` admits."""
+        key = (access.tenant, access.principals, tuple(sorted(access.metadata.items())))
+        with self._masks_lock:
+            mask = self._masks.get(key)
+            if mask is not None:
+                self._masks.move_to_end(key)
+                return mask
+        n = len(self.rows)
+        code = self._tenant_codes.get(access.tenant)
+        if code is None:
+            mask = np.zeros(n, dtype=bool)
+        else:
+            readable = np.zeros(n, dtype=bool)
+            for principal in access.principals | {PUBLIC}:
+                postings = self._acl.get(principal)
+                if postings is not None:
+                    readable[postings] = True
+            mask = readable & (self._tenants == code)
+            for key, values in access.metadata.items():
+                matching = np.zeros(n, dtype=bool)
+                for value in values:
+                    postings = self._meta.get((key, value))
+                    if postings is not None:
+                        matching[postings] = True
+                mask &= matching
+        mask.setflags(write=False)
+        with self._masks_lock:
+            self._masks[key] = mask
+            if len(self._masks) > 256:
+                self._masks.popitem(last=False)
+        return mask
+
+    # ----------------------------------------------------------------- legs
+    def run_leg(self, name: str, leg: Leg, access: AccessFilter) -> LegResult:
+        started = time.perf_counter()
+        if isinstance(leg, LexicalLeg):
+            hits = self.lexical(leg, access)
+        elif isinstance(leg, VectorLeg):
+            hits = self.vector(leg, access)
+        else:  # pragma: no cover - the union is closed
+            raise TypeError(f"unknown leg {leg!r}")
+        return LegResult(name=name, hits=hits, took_ms=(time.perf_counter() - started) * 1000)
+
+    def lexical(self, leg: LexicalLeg, access: AccessFilter) -> list[LegHit]:
+        """BM25 over title (boosted) + body, Lucene-scaled, filters inside."""
+        import tantivy
+
+        Q, Occur = tantivy.Query, tantivy.Occur
+        schema = self.text_index.schema
+        terms = self.analyzer.analyze(leg.text)
+        if not terms or leg.k <= 0:
+            return []
+        should = []
+        for term in terms:
+            should.append((Occur.Should, Q.boost_query(Q.term_query(schema, "title", term), self.settings.title_boost)))
+            should.append((Occur.Should, Q.term_query(schema, "body", term)))
+        clauses = [
+            (Occur.Must, Q.boolean_query(should)),
+            (Occur.Must, Q.const_score_query(Q.term_query(schema, "tenant", access.tenant), 0.0)),
+            (
+                Occur.Must,
+                Q.const_score_query(Q.term_set_query(schema, "acl", sorted(access.principals | {PUBLIC})), 0.0),
+            ),
+        ]
+        for key, values in sorted(access.metadata.items()):
+            clauses.append(
+                (Occur.Must, Q.const_score_query(Q.term_set_query(schema, "meta", [f"{key}={v}" for v in values]), 0.0))
+            )
+        result = self.searcher.search(Q.boolean_query(clauses), leg.k, count=False)
+        positions = np.searchsorted(self.rows, [self.searcher.doc(address)["row"][0] for _, address in result.hits])
+        return [
+            LegHit(self.chunk_ids[pos], self.doc_ids[pos], float(score) / _TANTIVY_BM25_FACTOR)
+            for (score, _), pos in zip(result.hits, positions)
+        ]
+
+    def vector(self, leg: VectorLeg, access: AccessFilter) -> list[LegHit]:
+        """k-NN by cosine; exact over the allowed subset unless it is large."""
+        mask = self.allowed(access)
+        allowed = np.flatnonzero(mask)
+        k = min(leg.k, len(allowed))
+        if k <= 0:
+            return []
+        query = np.asarray(leg.vector, dtype=np.float32)
+        fraction = len(allowed) / len(self.rows)
+        if self.hnsw is not None and fraction > self.settings.exact_search_max_fraction:
+            hits = self._approximate(query, k, mask, fraction)
+            if hits is not None:
+                return hits
+        cosines = self.vectors[allowed] @ query
+        top = np.argpartition(-cosines, k - 1)[:k] if k < len(cosines) else np.arange(len(cosines))
+        top = top[np.lexsort((allowed[top], -cosines[top]))]
+        return [self._vector_hit(int(allowed[i]), float(cosines[i])) for i in top]
+
+    def _approximate(self, query: np.ndarray, k: int, mask: np.ndarray, fraction: float) -> list[LegHit] | None:
+        """HNSW with over-fetch, then the filter; ``None`` if too few survive."""
+        fetch = min(len(self.rows), int(math.ceil(k / fraction * 1.5)) + 10)
+        self.hnsw.set_ef(max(self.settings.hnsw_ef_search, fetch))
+        labels, distances = self.hnsw.knn_query(query, k=fetch)
+        positions = np.searchsorted(self.rows, labels[0])
+        keep = mask[positions]
+        if keep.sum() < k:
+            return None
+        return [
+            self._vector_hit(int(pos), 1.0 - float(dist))
+            for pos, dist in list(zip(positions[keep], distances[0][keep]))[:k]
+        ]
+
+    def _vector_hit(self, pos: int, cosine: float) -> LegHit:
+        return LegHit(self.chunk_ids[pos], self.doc_ids[pos], (1.0 + cosine) / 2.0)
+
+    # ----------------------------------------------------------------- fetch
+    def fetch(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        if not chunk_ids:
+            return {}
+        with self._db_lock:
+            rows = self.db.execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})",
+                list(chunk_ids),
+            ).fetchall()
+        return {chunk.chunk_id: chunk for chunk in map(_chunk_from_row, rows)}
+
+
+_ANALYZER: Any = None
+
+
+def _analyzer() -> Any:
+    global _ANALYZER
+    if _ANALYZER is None:
+        _ANALYZER = tantivy_analyzer(ENGLISH)
+    return _ANALYZER

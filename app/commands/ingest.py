@@ -1,0 +1,45 @@
+"""``hybrid-search ingest``: index JSONL documents (files, folders, s3://)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app.components import Components
+from app.ingest import delete_documents, ingest_documents
+from app.settings import Settings
+from app.sources import read_source
+
+MAX_ERRORS_SHOWN = 20
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("ingest", help="index JSONL documents; idempotent")
+    parser.add_argument("sources", nargs="*", help="JSONL files, folders of *.jsonl, '-' for stdin, or s3://bucket/prefix/")
+    parser.add_argument("--delete", action="append", default=[], metavar="ID", help="remove a document by id (repeatable)")
+    parser.add_argument("--index", default=None, help="write into this index instead of the alias target")
+    parser.add_argument("--quiet", action="store_true")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.sources and not args.delete:
+        raise ValueError("give at least one source or --delete ID")
+    parts = Components(settings)
+    status = 0
+    if args.delete:
+        removed = delete_documents(parts.backend, parts.encoder, settings, args.delete)
+        print(f"deleted {removed} of {len(args.delete)} document(s)")
+        if removed < len(args.delete):
+            status = 1
+    for source in args.sources:
+        report = ingest_documents(read_source(source, settings), parts.backend, parts.encoder, settings, index=args.index)
+        for error in report.errors[:MAX_ERRORS_SHOWN]:
+            print(error, file=sys.stderr)
+        if len(report.errors) > MAX_ERRORS_SHOWN:
+            print(f"... and {len(report.errors) - MAX_ERRORS_SHOWN} more invalid lines", file=sys.stderr)
+        if not args.quiet or not report.ok:
+            print(f"{source}: {report.summary()}")
+        if not report.ok:
+            status = 1
+    return status

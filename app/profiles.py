@@ -1,0 +1,148 @@
+"""Fusion configuration: defaults, named profiles, per-request overrides.
+
+A profile (``profiles/<name>.json``) fixes how a query is fused and reranked;
+relevance engineers write them with ``hybrid-search tune``. A request may name
+a profile and still override single fields.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from app.settings import Settings
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+METHODS = ("rrf", "linear")
+NORMALIZATIONS = ("min_max", "z_score", "l2")
+
+
+class ProfileError(ValueError):
+    """A profile is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Everything that decides how the legs' lists become one ranking."""
+
+    method: str = "rrf"
+    normalization: str = "min_max"
+    weights: Mapping[str, float] = field(default_factory=lambda: {"lexical": 1.0, "vector": 1.0})
+    rank_constant: int = 60
+    depth: int = 100
+    rerank_enabled: bool = False
+    rerank_depth: int = 20
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ProfileError(f"fusion method must be one of {METHODS}, not {self.method!r}")
+        if self.normalization not in NORMALIZATIONS:
+            raise ProfileError(f"normalization must be one of {NORMALIZATIONS}, not {self.normalization!r}")
+        if any(w < 0 for w in self.weights.values()):
+            raise ProfileError("weights must be non-negative")
+        if self.rank_constant < 1 or self.depth < 1 or self.rerank_depth < 1:
+            raise ProfileError("rank_constant, depth and rerank_depth must be positive")
+
+    def describe(self) -> dict[str, Any]:
+        """The JSON shape echoed in responses and written in profiles."""
+        return {
+            "method": self.method,
+            "normalization": self.normalization,
+            "weights": dict(self.weights),
+            "rank_constant": self.rank_constant,
+            "depth": self.depth,
+            "rerank": {"enabled": self.rerank_enabled, "depth": self.rerank_depth},
+        }
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    version: int
+    fusion: FusionConfig
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, **self.fusion.describe(), "provenance": dict(self.provenance)}
+
+
+def default_config(settings: Settings) -> FusionConfig:
+    """The configuration used when neither a profile nor a request says."""
+    return FusionConfig(
+        method=settings.fusion_method,
+        normalization=settings.linear_normalization,
+        weights={"lexical": settings.weight_lexical, "vector": settings.weight_vector},
+        rank_constant=settings.rrf_rank_constant,
+        depth=settings.default_depth,
+        rerank_enabled=settings.rerank_enabled,
+        rerank_depth=settings.rerank_depth,
+    )
+
+
+def profile_from_json(record: Mapping[str, Any], base: FusionConfig) -> Profile:
+    """Read a profile record; fields it leaves out come from ``base``."""
+    try:
+        rerank = record.get("rerank", {})
+        fusion = FusionConfig(
+            method=record.get("method", base.method),
+            normalization=record.get("normalization", base.normalization),
+            weights={k: float(v) for k, v in record.get("weights", base.weights).items()},
+            rank_constant=int(record.get("rank_constant", base.rank_constant)),
+            depth=int(record.get("depth", base.depth)),
+            rerank_enabled=bool(rerank.get("enabled", base.rerank_enabled)),
+            rerank_depth=int(rerank.get("depth", base.rerank_depth)),
+        )
+        return Profile(
+            name=str(record["name"]),
+            version=int(record.get("version", 1)),
+            fusion=fusion,
+            provenance=record.get("provenance", {}),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ProfileError(f"malformed profile: {exc!r}") from None
+
+
+def load_profile(settings: Settings, name: str) -> Profile:
+    """``profiles/<name>.json`` from the configured directory."""
+    if not _NAME.match(name):
+        raise ProfileError(f"invalid profile name {name!r}")
+    path = Path(settings.profiles_dir) / f"{name}.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(f"unknown profile {name!r} (no {path})") from None
+    except ValueError as exc:
+        raise ProfileError(f"profile {name!r} is not valid JSON: {exc}") from None
+    return profile_from_json({**record, "name": name}, default_config(settings))
+
+
+def list_profiles(settings: Settings) -> list[Profile]:
+    """Every readable profile in the configured directory, by name."""
+    directory = Path(settings.profiles_dir)
+    if not directory.is_dir():
+        return []
+    return [load_profile(settings, p.stem) for p in sorted(directory.glob("*.json")) if _NAME.match(p.stem)]
+
+
+def resolve(settings: Settings, request: Mapping[str, Any]) -> tuple[str | None, FusionConfig]:
+    """The profile a request runs with (by name) and its effective config."""
+    name = request.get("profile") or settings.default_profile or None
+    config = load_profile(settings, name).fusion if name else default_config(settings)
+    fusion = request.get("fusion", {})
+    rerank = request.get("rerank", {})
+    weights = {**config.weights, **fusion.get("weights", {})}
+    changes: dict[str, Any] = {"weights": weights}
+    for key in ("method", "normalization", "rank_constant"):
+        if key in fusion:
+            changes[key] = fusion[key]
+    if "depth" in request:
+        changes["depth"] = request["depth"]
+    if "enabled" in rerank:
+        changes["rerank_enabled"] = rerank["enabled"]
+    if "depth" in rerank:
+        changes["rerank_depth"] = rerank["depth"]
+    return name, replace(config, **changes)
+

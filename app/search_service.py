@@ -1,0 +1,262 @@
+"""The query path, top to bottom in one place.
+
+authenticate (done by the caller) → build legs → run legs concurrently →
+fuse → rerank → respond.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Sequence
+
+from app.auth import Caller
+from app.backends.base import AccessFilter, BackendError, Chunk, IndexInfo, Leg, LegHit, LexicalLeg, SearchBackend, VectorLeg, index_version
+from app.embedding import Encoder
+from app.errors import InvalidRequest, ModelVersionMismatch, Unavailable
+from app.fusion import FusedHit, fuse
+from app.profiles import FusionConfig, ProfileError, resolve
+from app.rerank import RerankStage
+from app.settings import Settings
+
+LEGS = ("lexical", "vector")
+#: Chunks fetched per wanted document, since one document may fill several slots.
+CHUNKS_PER_DOCUMENT = 3
+SNIPPET_CHARS = 320
+
+
+@dataclass
+class Timings:
+    """Wall-clock milliseconds per stage of one request."""
+
+    started: float = field(default_factory=time.perf_counter)
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = round((time.perf_counter() - began) * 1000, 3)
+
+    def as_dict(self) -> dict[str, float]:
+        return {**self.stages, "total": round((time.perf_counter() - self.started) * 1000, 3)}
+
+
+@dataclass(frozen=True)
+class RankedDocument:
+    """A fused document with the chunk that represents it and its scores."""
+
+    fused: FusedHit
+    fused_rank: int
+    best_chunk: dict[str, LegHit]
+    rerank_score: float | None = None
+    rerank_rank: int | None = None
+
+
+class SearchService:
+    """Answers search requests for verified callers."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        backend: SearchBackend,
+        encoder: Encoder,
+        reranker: RerankStage | None = None,
+    ) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.encoder = encoder
+        self.reranker = reranker
+
+    def search(self, request: Mapping[str, Any], caller: Caller, request_id: str = "") -> dict[str, Any]:
+        """Run a validated search request (see ``SearchRequestSchema``) as ``caller``."""
+        timings = Timings()
+        try:
+            profile, config = resolve(self.settings, request)
+        except ProfileError as exc:
+            raise InvalidRequest(str(exc), {"profile": [str(exc)]}) from None
+        page_from, size = request.get("from", 0), request.get("size", 10)
+        if page_from + size > config.depth:
+            raise InvalidRequest(
+                f"from + size ({page_from + size}) must not exceed depth ({config.depth}); raise 'depth' to page further",
+                {"from": [f"from + size must be <= depth ({config.depth})"]},
+            )
+        index = self._check_index()
+
+        # Build legs: the caller's identity, never the body, decides access.
+        access = AccessFilter(tenant=caller.tenant, principals=caller.principals, metadata=request.get("filters", {}))
+        enabled = [name for name in LEGS if request.get("legs", {}).get(name, True)]
+        legs: dict[str, Leg] = {}
+        per_leg_chunks = config.depth * CHUNKS_PER_DOCUMENT
+        if "lexical" in enabled:
+            legs["lexical"] = LexicalLeg(text=request["query"], k=per_leg_chunks)
+        if "vector" in enabled:
+            with timings.stage("embed"):
+                legs["vector"] = VectorLeg(vector=self.encoder.embed_query(request["query"]), k=per_leg_chunks)
+
+        # Run legs concurrently (inside the backend: threads, or one _msearch).
+        with timings.stage("retrieve"):
+            results = self._run_legs(legs, access)
+        for name, result in results.items():
+            timings.stages[name] = round(result.took_ms, 3)
+        best_chunk = {name: best_chunk_per_document(result.hits) for name, result in results.items()}
+        runs = {
+            name: [(doc_id, hit.score) for doc_id, hit in list(chunks.items())[: config.depth]]
+            for name, chunks in best_chunk.items()
+        }
+
+        # Fuse.
+        with timings.stage("fuse"):
+            fused = fuse(
+                runs,
+                method=config.method,
+                weights=config.weights,
+                normalization=config.normalization,
+                rank_constant=config.rank_constant,
+            )
+        ranked = [
+            RankedDocument(hit, rank, {leg: best_chunk[leg][hit.doc_id] for leg in hit.legs})
+            for rank, hit in enumerate(fused, start=1)
+        ]
+
+        # Rerank the head of the fused list.
+        degraded: list[str] = []
+        chunks: dict[str, Chunk] = {}
+        if config.rerank_enabled:
+            with timings.stage("rerank"):
+                ranked, chunks = self._rerank(request["query"], ranked, config, degraded)
+
+        # Respond with one page.
+        page = ranked[page_from : page_from + size]
+        with timings.stage("fetch"):
+            wanted = [snippet_chunk_id(doc) for doc in page if snippet_chunk_id(doc) not in chunks]
+            chunks.update(self._fetch(wanted))
+        hits = [self._render(doc, chunks, request.get("explain", False)) for doc in page]
+        return {
+            "hits": hits,
+            "total": len(ranked),
+            "from": page_from,
+            "size": size,
+            "index": index.name,
+            "index_version": index_version(self.backend.alias, index.name) if index.name.startswith(self.backend.alias) else None,
+            "model_version": self.encoder.model_version,
+            "profile": profile,
+            "fusion": config.describe(),
+            "degraded": degraded,
+            "timings_ms": timings.as_dict(),
+            "request_id": request_id,
+        }
+
+    # ----------------------------------------------------------------- stages
+    def _check_index(self) -> IndexInfo:
+        try:
+            index = self.backend.live_index()
+        except BackendError as exc:
+            raise Unavailable(str(exc)) from None
+        if index.model_version != self.encoder.model_version:
+            raise ModelVersionMismatch(
+                f"index {index.name!r} was built with embedding model {index.model_version!r} but the service runs "
+                f"{self.encoder.model_version!r}; re-ingest (hybrid-search index migrate) or deploy the matching model",
+                {"index_model_version": index.model_version, "service_model_version": self.encoder.model_version},
+            )
+        return index
+
+    def _run_legs(self, legs: Mapping[str, Leg], access: AccessFilter) -> dict[str, Any]:
+        try:
+            return self.backend.run_legs(legs, access)
+        except BackendError as exc:
+            raise Unavailable(str(exc)) from None
+        except TimeoutError:
+            raise Unavailable(f"a retrieval leg took longer than {self.settings.leg_timeout_s} s") from None
+
+    def _fetch(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        try:
+            return self.backend.fetch_chunks(chunk_ids)
+        except BackendError as exc:
+            raise Unavailable(str(exc)) from None
+
+    def _rerank(
+        self, query: str, ranked: list[RankedDocument], config: FusionConfig, degraded: list[str]
+    ) -> tuple[list[RankedDocument], dict[str, Chunk]]:
+        """Reorder the top ``rerank_depth`` by cross-encoder score; never raises."""
+        if self.reranker is None:
+            degraded.append("rerank")
+            return ranked, {}
+        head = ranked[: config.rerank_depth]
+        chunks = self._fetch([snippet_chunk_id(doc) for doc in head])
+        passages = [chunk.passage() if (chunk := chunks.get(snippet_chunk_id(doc))) else "" for doc in head]
+        try:
+            outcome = self.reranker.rerank(query, passages, self.settings.rerank_budget_ms)
+        except Exception:  # noqa: BLE001 - a reranker failure must not fail the search
+            degraded.append("rerank")
+            return ranked, chunks
+        if outcome.degraded:
+            degraded.append("rerank")
+        scored = head[: len(outcome.scores)]
+        if not scored:
+            return ranked, chunks
+        alpha = self.settings.rerank_interpolation
+        final = {
+            doc.fused.doc_id: (1 - alpha) * score + alpha * doc.fused.score
+            for doc, score in zip(scored, outcome.scores)
+        }
+        order = sorted(scored, key=lambda d: (-final[d.fused.doc_id], -d.fused.score, d.fused.doc_id))
+        reranked = [
+            RankedDocument(doc.fused, doc.fused_rank, doc.best_chunk, final[doc.fused.doc_id], rank)
+            for rank, doc in enumerate(order, start=1)
+        ]
+        return reranked + ranked[len(scored) :], chunks
+
+    def _render(self, doc: RankedDocument, chunks: Mapping[str, Chunk], explain: bool) -> dict[str, Any]:
+        chunk = chunks.get(snippet_chunk_id(doc))
+        hit: dict[str, Any] = {
+            "id": doc.fused.doc_id,
+            "title": chunk.title if chunk else "",
+            "url": chunk.url if chunk else None,
+            "snippet": snippet(chunk.text) if chunk else "",
+            "score": doc.rerank_score if doc.rerank_score is not None else doc.fused.score,
+            "metadata": {k: list(v) for k, v in chunk.metadata.items()} if chunk else {},
+        }
+        if explain:
+            details: dict[str, Any] = {
+                leg: {
+                    "raw_score": part.raw_score,
+                    "normalized_score": part.normalized_score,
+                    "rank": part.rank,
+                    "chunk_id": doc.best_chunk[leg].chunk_id,
+                }
+                for leg, part in doc.fused.legs.items()
+            }
+            details["fused_score"] = doc.fused.score
+            details["fused_rank"] = doc.fused_rank
+            if doc.rerank_score is not None:
+                details["rerank"] = {"score": doc.rerank_score, "rank": doc.rerank_rank}
+            hit["explain"] = details
+        return hit
+
+
+def best_chunk_per_document(hits: Sequence[LegHit]) -> dict[str, LegHit]:
+    """Collapse chunk hits to each document's best chunk, keeping leg order."""
+    best: dict[str, LegHit] = {}
+    for hit in hits:
+        if hit.doc_id not in best:
+            best[hit.doc_id] = hit
+    return best
+
+
+def snippet_chunk_id(doc: RankedDocument) -> str:
+    """The chunk shown for a document: the one from the leg that ranked it best."""
+    leg = min(doc.fused.legs, key=lambda name: (doc.fused.legs[name].rank, name))
+    return doc.best_chunk[leg].chunk_id
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The passage, cut at a word boundary."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip(" ,.;:") + " …"

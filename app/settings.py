@@ -1,0 +1,164 @@
+"""One typed settings object for the whole service.
+
+Every knob is read from an environment variable named ``HYBRID_<FIELD>`` (upper
+case), with the default documented here. Nothing else in the package reads the
+environment for configuration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "HYBRID_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service configuration; build it with :meth:`Settings.from_env`."""
+
+    # --- storage and backend -------------------------------------------------
+    #: ``embedded`` (in-process tantivy + numpy/hnswlib) or ``opensearch``.
+    backend: str = "embedded"
+    #: Where the embedded backend keeps its indexes and alias file.
+    data_dir: Path = PROJECT_ROOT / "data"
+    #: Read alias that every query goes through; versions are ``<alias>-vN``.
+    index_alias: str = "docs"
+    #: Index-template version that ``ingest`` builds when no index exists yet.
+    template_version: int = 1
+
+    # --- models ---------------------------------------------------------------
+    #: Directory holding the exported ONNX embedding model.
+    model_dir: Path = PROJECT_ROOT / "models" / "embedding"
+    #: ``int8`` (per-channel quantised) or ``fp32``.
+    model_variant: str = "int8"
+    #: onnxruntime intra-op threads per session; 1 because gunicorn runs a
+    #: worker per core and oversubscription costs more than it gains.
+    onnx_threads: int = 1
+    #: Query-embedding LRU cache entries per process.
+    query_cache_size: int = 4096
+    #: Passage batch size for ingestion.
+    embed_batch_size: int = 32
+
+    # --- chunking -------------------------------------------------------------
+    #: Upper bound on word pieces per chunk (the encoder reads 256).
+    chunk_max_tokens: int = 200
+    #: Word pieces shared by consecutive chunks of one section.
+    chunk_overlap_tokens: int = 40
+
+    # --- retrieval ------------------------------------------------------------
+    #: BM25 parameters (Lucene defaults).
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    #: Multiplier on title-field BM25 scores.
+    title_boost: float = 2.0
+    #: Candidates per leg when a request does not say.
+    default_depth: int = 100
+    max_depth: int = 1000
+    #: Above this many chunks the vector leg uses HNSW rather than exact search.
+    hnsw_min_chunks: int = 20000
+    #: When the filter admits less than this share of chunks, search exactly.
+    exact_search_max_fraction: float = 0.3
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 200
+    hnsw_ef_search: int = 128
+    #: Seconds a query waits on one retrieval leg before failing it.
+    leg_timeout_s: float = 5.0
+
+    # --- fusion defaults ----------------------------------------------------------
+    fusion_method: str = "rrf"
+    rrf_rank_constant: int = 60
+    linear_normalization: str = "min_max"
+    weight_lexical: float = 1.0
+    weight_vector: float = 1.0
+    #: Profile loaded when a request names none (``profiles/<name>.json``).
+    default_profile: str = ""
+    profiles_dir: Path = PROJECT_ROOT / "profiles"
+
+    # --- reranking ------------------------------------------------------------
+    rerank_enabled: bool = False
+    rerank_model_dir: Path = PROJECT_ROOT / "rerankers" / "models" / "default"
+    rerank_depth: int = 20
+    rerank_budget_ms: float = 100.0
+    rerank_max_length: int = 128
+    #: 0 = order by rerank score; otherwise weight of the fused score.
+    rerank_interpolation: float = 0.0
+
+    # --- API ------------------------------------------------------------------
+    max_query_chars: int = 1024
+    max_page_size: int = 100
+    max_body_bytes: int = 64 * 1024
+
+    # --- authentication -------------------------------------------------------
+    #: ``HS256`` (development shared secret) or ``RS256`` (production).
+    jwt_algorithm: str = "HS256"
+    jwt_secret: str = "dev-secret-change-me-please-32-bytes!"
+    #: PEM file with the RS256 public key(s), used when algorithm is RS256.
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str = "hybrid-search-dev"
+    jwt_audience: str = "hybrid-search"
+    jwt_leeway_s: int = 30
+
+    # --- OpenSearch -------------------------------------------------------------
+    opensearch_hosts: str = "https://localhost:9200"
+    opensearch_user: str = ""
+    opensearch_password: str = ""
+    opensearch_verify_certs: bool = True
+    opensearch_ca_certs: str = ""
+    opensearch_timeout_s: float = 10.0
+    opensearch_max_retries: int = 3
+    #: empty = no SigV4; ``es`` (managed domains) or ``aoss`` (serverless).
+    opensearch_aws_service: str = ""
+    opensearch_aws_region: str = ""
+    opensearch_shards: int = 1
+    opensearch_replicas: int = 1
+    opensearch_knn_engine: str = "lucene"
+    opensearch_bulk_chunk_size: int = 500
+    #: ``client`` fuses in the service, ``server`` sends one ``hybrid`` query.
+    opensearch_fusion_mode: str = "client"
+
+    # --- observability ----------------------------------------------------------
+    log_level: str = "INFO"
+    #: Log raw query text; off by default (a hash and length are logged).
+    log_query_text: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Build settings from ``HYBRID_*`` variables, then apply ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _coerce(f, raw)
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(f: dataclasses.Field, raw: str) -> Any:
+    kind = str(f.type)
+    try:
+        if kind.startswith("bool"):
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+        if kind.startswith("Path"):
+            return Path(raw) if raw else None
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{f.name.upper()}: cannot read {raw!r} as {kind}") from None
+    return raw
+

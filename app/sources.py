@@ -1,0 +1,37 @@
+"""Where documents come from: local JSONL files and folders, stdin, S3."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from app.documents import Document, LineError, read_documents, read_jsonl_file
+from app.settings import Settings
+
+
+class SourceError(ValueError):
+    """A source cannot be read at all (missing path, bad URI)."""
+
+
+def read_source(uri: str, settings: Settings) -> Iterator[Document | LineError]:
+    """Documents and line errors from a file, a folder of ``*.jsonl``, ``-`` or ``s3://``."""
+    if uri == "-":
+        yield from read_documents(sys.stdin, "<stdin>")
+        return
+    if uri.startswith("s3://"):
+        from app.s3_source import read_s3_prefix
+
+        yield from read_s3_prefix(uri, settings)
+        return
+    path = Path(uri)
+    if path.is_dir():
+        files = sorted(path.rglob("*.jsonl"))
+        if not files:
+            raise SourceError(f"{path}: no *.jsonl files in this folder")
+        for file in files:
+            yield from read_jsonl_file(file)
+    elif path.is_file():
+        yield from read_jsonl_file(path)
+    else:
+        raise SourceError(f"{uri}: no such file or folder")

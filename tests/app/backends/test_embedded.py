@@ -1,0 +1,232 @@
+"""The embedded backend on small real indexes (tantivy + SQLite + numpy)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from app.analysis import ENGLISH, tantivy_analyzer
+from app.backends.base import AccessFilter, Chunk, IndexInfo, IndexNotFound, LexicalLeg, VectorLeg
+from app.backends.embedded import EmbeddedBackend
+from app.settings import Settings
+
+DIM = 8
+EVERYONE = frozenset({"user:nobody"})
+
+
+def unit(rng: np.random.Generator) -> np.ndarray:
+    v = rng.normal(size=DIM).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def make_chunk(doc_id: str, title: str, text: str, vector: np.ndarray, *, position: int = 0,
+               tenant: str = "t1", acl: tuple[str, ...] = ("*",), metadata=None, content_hash: str = "h") -> Chunk:
+    return Chunk(chunk_id=f"{doc_id}#{position}", doc_id=doc_id, position=position, title=title, text=text,
+                 tenant=tenant, acl=acl, metadata=metadata or {}, content_hash=content_hash, vector=vector)
+
+
+def new_backend(tmp_path: Path, **overrides) -> EmbeddedBackend:
+    backend = EmbeddedBackend(Settings(data_dir=tmp_path / "data", **overrides))
+    backend.create_index(IndexInfo(name="docs-v1", template_version=1, model_version="test-model", dimension=DIM))
+    backend.switch_alias("docs-v1")
+    return backend
+
+
+def lucene_bm25(query: str, docs: list[tuple[str, str]], title_boost: float) -> list[float]:
+    """Lucene's BM25 (k1 1.2, b 0.75, no (k1+1) factor) summed over title and body."""
+    analyzer = tantivy_analyzer(ENGLISH)
+    fields = [[analyzer.analyze(title) for title, _ in docs], [analyzer.analyze(body) for _, body in docs]]
+    boosts = [title_boost, 1.0]
+    scores = [0.0] * len(docs)
+    for term in analyzer.analyze(query):
+        for tokens, boost in zip(fields, boosts):
+            n_docs = len(tokens)
+            avgdl = sum(map(len, tokens)) / n_docs
+            df = sum(term in t for t in tokens)
+            if df == 0:
+                continue
+            idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+            for i, t in enumerate(tokens):
+                tf = t.count(term)
+                if tf:
+                    scores[i] += boost * idf * tf / (tf + 1.2 * (1 - 0.75 + 0.75 * len(t) / avgdl))
+    return scores
+
+
+def test_bm25_scores_follow_lucenes_formula(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    docs = [
+        ("Database failover", "Promote the replica when the primary database fails"),
+        ("Certificate expiry", "Renew certificates before they expire; failover is not needed"),
+        ("Disk full", "Clean old logs when the disk is full on a database host"),
+        ("Queue backlog", "Scale consumers when the queue backlog grows and grows"),
+        ("Failover drills", "Run a failover drill every quarter for each database cluster"),
+    ]
+    backend = new_backend(tmp_path, title_boost=2.0)
+    backend.replace_documents("docs-v1", {f"d{i}": [make_chunk(f"d{i}", t, b, unit(rng))] for i, (t, b) in enumerate(docs)})
+    query = "database failover drills"
+    result = backend.run_legs({"lexical": LexicalLeg(query, 10)}, AccessFilter("t1", EVERYONE))["lexical"]
+    expected = lucene_bm25(query, docs, title_boost=2.0)
+    got = {hit.doc_id: hit.score for hit in result.hits}
+    assert set(got) == {f"d{i}" for i, s in enumerate(expected) if s > 0}
+    for i, score in enumerate(expected):
+        if score > 0:
+            assert got[f"d{i}"] == pytest.approx(score, rel=1e-5)
+    assert [h.doc_id for h in result.hits] == sorted(got, key=lambda d: -got[d])
+
+
+def test_vector_scores_follow_opensearch_cosinesimil(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    vectors = [unit(rng) for _ in range(6)]
+    backend = new_backend(tmp_path)
+    backend.replace_documents("docs-v1", {f"d{i}": [make_chunk(f"d{i}", "t", "x", v)] for i, v in enumerate(vectors)})
+    query = unit(rng)
+    hits = backend.run_legs({"vector": VectorLeg(query, 6)}, AccessFilter("t1", EVERYONE))["vector"].hits
+    expected = sorted(((1 + float(v @ query)) / 2, f"d{i}") for i, v in enumerate(vectors))[::-1]
+    assert [(h.doc_id, pytest.approx(h.score, abs=1e-6)) for h in hits] == [(d, s) for s, d in expected]
+
+
+def test_filters_apply_before_top_k(tmp_path: Path) -> None:
+    """A restrictive ACL still yields k hits when k allowed chunks match."""
+    rng = np.random.default_rng(3)
+    backend = new_backend(tmp_path)
+    chunks = {}
+    for i in range(60):
+        acl = ("group:sre",) if i % 10 == 0 else ("group:finance",)
+        chunks[f"d{i}"] = [make_chunk(f"d{i}", "database runbook", f"failover step {i}", unit(rng), acl=acl)]
+    backend.replace_documents("docs-v1", chunks)
+    sre = AccessFilter("t1", frozenset({"group:sre"}))
+    results = backend.run_legs({"lexical": LexicalLeg("database failover", 5), "vector": VectorLeg(unit(rng), 5)}, sre)
+    for result in results.values():
+        assert len(result.hits) == 5
+        assert all(int(h.doc_id[1:]) % 10 == 0 for h in result.hits)
+
+
+def test_metadata_filters_any_of_values(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    backend = new_backend(tmp_path)
+    cats = ["billing", "sso", "billing", "api"]
+    backend.replace_documents("docs-v1", {
+        f"d{i}": [make_chunk(f"d{i}", "help", "article text", unit(rng), metadata={"category": (c,)})] for i, c in enumerate(cats)
+    })
+    access = AccessFilter("t1", EVERYONE, {"category": ("billing", "api")})
+    results = backend.run_legs({"lexical": LexicalLeg("article", 10), "vector": VectorLeg(unit(rng), 10)}, access)
+    for result in results.values():
+        assert sorted(h.doc_id for h in result.hits) == ["d0", "d2", "d3"]
+
+
+access_strategy = st.builds(
+    AccessFilter,
+    tenant=st.sampled_from(["t1", "t2", "t3"]),
+    principals=st.frozensets(st.sampled_from(["user:a", "user:b", "group:x", "group:y"]), max_size=3),
+)
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    acls=st.lists(
+        st.tuples(st.sampled_from(["t1", "t2"]),
+                  st.lists(st.sampled_from(["*", "user:a", "user:b", "group:x", "group:y", "group:z"]), min_size=1, max_size=3)),
+        min_size=1, max_size=25,
+    ),
+    access=access_strategy,
+    k=st.integers(min_value=1, max_value=30),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_no_hit_escapes_tenant_or_acl(tmp_path_factory, acls, access, k, seed) -> None:
+    """Every hit of every leg is admitted, and the vector leg returns min(k, admitted)."""
+    rng = np.random.default_rng(seed)
+    backend = new_backend(tmp_path_factory.mktemp("idx"))
+    chunks = {
+        f"d{i}": [make_chunk(f"d{i}", "shared words", "common body text", unit(rng), tenant=t, acl=tuple(a))]
+        for i, (t, a) in enumerate(acls)
+    }
+    backend.replace_documents("docs-v1", chunks)
+    admitted = {d for d, (c,) in chunks.items() if access.admits(c)}
+    results = backend.run_legs({"lexical": LexicalLeg("common words", k), "vector": VectorLeg(unit(rng), k)}, access)
+    for result in results.values():
+        assert {h.doc_id for h in result.hits} <= admitted
+        assert len(result.hits) == min(k, len(admitted))
+
+
+def test_replacing_a_document_drops_its_old_chunks(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    backend = new_backend(tmp_path)
+    old = [make_chunk("doc", "title", f"zebra part {p}", unit(rng), position=p, content_hash="v1") for p in range(3)]
+    backend.replace_documents("docs-v1", {"doc": old, "other": [make_chunk("other", "t", "zebra too", unit(rng))]})
+    new = [make_chunk("doc", "title", "giraffe only", unit(rng), content_hash="v2")]
+    backend.replace_documents("docs-v1", {"doc": new})
+    access = AccessFilter("t1", EVERYONE)
+    zebra = backend.run_legs({"lexical": LexicalLeg("zebra", 10)}, access)["lexical"].hits
+    assert [h.chunk_id for h in zebra] == ["other#0"]
+    vector = backend.run_legs({"vector": VectorLeg(unit(rng), 10)}, access)["vector"].hits
+    assert sorted(h.chunk_id for h in vector) == ["doc#0", "other#0"]
+    assert backend.document_hashes("docs-v1") == {"doc": "v2", "other": "h"}
+    assert backend.delete_documents("docs-v1", ["doc", "missing"]) == 1
+    assert backend.index_info("docs-v1").chunks == 1
+
+
+def test_interrupted_write_is_repaired_from_sqlite(tmp_path: Path) -> None:
+    """If the text index missed a commit, the next writer rebuilds it."""
+    rng = np.random.default_rng(6)
+    backend = new_backend(tmp_path)
+    backend.replace_documents("docs-v1", {"a": [make_chunk("a", "alpha", "first", unit(rng))]})
+    db_path = tmp_path / "data" / "indexes" / "docs-v1" / "chunks.sqlite"
+    with sqlite3.connect(db_path) as db:  # simulate a crash after the SQLite commit
+        db.execute(
+            "INSERT INTO chunks (chunk_id, doc_id, position, title, text, tenant, acl, metadata, content_hash, vector) "
+            "VALUES ('b#0', 'b', 0, 'beta', 'second', 't1', '[\"*\"]', '{}', 'h', ?)", (unit(rng).tobytes(),))
+        db.execute("UPDATE state SET value = value + 1 WHERE key = 'generation'")
+    backend.replace_documents("docs-v1", {"c": [make_chunk("c", "gamma", "third", unit(rng))]})
+    hits = backend.run_legs({"lexical": LexicalLeg("beta second", 10)}, AccessFilter("t1", EVERYONE))["lexical"].hits
+    assert [h.doc_id for h in hits] == ["b"]
+
+
+def test_alias_switch_is_seen_without_restart(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    backend = new_backend(tmp_path)
+    backend.replace_documents("docs-v1", {"old": [make_chunk("old", "t", "apple", unit(rng))]})
+    reader = EmbeddedBackend(backend.settings)  # another process's view
+    access = AccessFilter("t1", EVERYONE)
+    assert reader.run_legs({"lexical": LexicalLeg("apple", 5)}, access)["lexical"].hits[0].doc_id == "old"
+    backend.create_index(IndexInfo(name="docs-v2", template_version=2, model_version="test-model", dimension=DIM))
+    backend.replace_documents("docs-v2", {"new": [make_chunk("new", "t", "apple", unit(rng))]})
+    backend.switch_alias("docs-v2")
+    assert reader.run_legs({"lexical": LexicalLeg("apple", 5)}, access)["lexical"].hits[0].doc_id == "new"
+    assert reader.live_index().name == "docs-v2"
+    with pytest.raises(ValueError):
+        backend.drop_index("docs-v2")
+    backend.drop_index("docs-v1")
+    assert [i.name for i in backend.list_indexes()] == ["docs-v2"]
+    assert json.loads((tmp_path / "data" / "aliases.json").read_text()) == {"docs": "docs-v2"}
+
+
+def test_missing_alias_is_a_clear_error(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(Settings(data_dir=tmp_path / "empty"))
+    with pytest.raises(IndexNotFound, match="hybrid-search ingest"):
+        backend.live_index()
+
+
+def test_hnsw_agrees_with_exact_search(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    exact = new_backend(tmp_path / "exact", hnsw_min_chunks=10**9)
+    approx = new_backend(tmp_path / "approx", hnsw_min_chunks=100)
+    chunks = {f"d{i}": [make_chunk(f"d{i}", "t", "x", unit(rng), acl=("*",) if i % 2 else ("group:x",))] for i in range(400)}
+    for backend in (exact, approx):
+        backend.replace_documents("docs-v1", chunks)
+    assert (tmp_path / "approx" / "data" / "indexes" / "docs-v1" / "vectors.hnsw").exists()
+    overlap = []
+    for access in (AccessFilter("t1", EVERYONE), AccessFilter("t1", frozenset({"group:x"}))):
+        for _ in range(20):
+            query = unit(rng)
+            want = {h.doc_id for h in exact.run_legs({"vector": VectorLeg(query, 10)}, access)["vector"].hits}
+            got = approx.run_legs({"vector": VectorLeg(query, 10)}, access)["vector"].hits
+            assert len(got) == 10 and all(access.admits(chunks[h.doc_id][0]) for h in got)
+            overlap.append(len(want & {h.doc_id for h in got}) / 10)
+    assert np.mean(overlap) >= 0.95
