@@ -8,6 +8,13 @@ intra-op thread so workers do not oversubscribe the cores.
 import multiprocessing
 import os
 
+from app.observability.multiprocess import mark_worker_dead, prepare_metrics_dir
+from app.settings import Settings
+
+_settings = Settings.from_env()
+# Before the app is preloaded: prometheus-client reads this when first imported.
+prepare_metrics_dir(_settings.metrics_dir)
+
 workers = int(os.environ.get("HYBRID_GUNICORN_WORKERS", multiprocessing.cpu_count()))
 threads = int(os.environ.get("HYBRID_GUNICORN_THREADS", 4))
 worker_class = "gthread"
@@ -15,10 +22,26 @@ preload_app = True
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
+# Request line and headers are bounded here; the body by Flask (max_body_bytes).
 limit_request_line = 8190
 limit_request_fields = 100
+limit_request_field_size = 8190
+# Heartbeat files on tmpfs: a slow disk must not make the arbiter kill workers.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # BLAS threads would fight the ONNX and HNSW threads for the same two cores.
 raw_env = ["OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1", "MKL_NUM_THREADS=1"]
+# gunicorn's own messages as JSON lines too; the app logs its own access line.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "app.observability.logs.JsonFormatter"}},
+    "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "root": {"level": _settings.log_level.upper(), "handlers": ["json"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False, "qualname": "gunicorn.error"},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False, "qualname": "gunicorn.access"},
+    },
+}
 
 
 def post_fork(server, worker):  # noqa: ANN001 - gunicorn's hook signature
@@ -31,3 +54,8 @@ def post_fork(server, worker):  # noqa: ANN001 - gunicorn's hook signature
 def post_worker_init(worker):  # noqa: ANN001
     """Build the ONNX sessions in the worker and warm up before taking traffic."""
     worker.wsgi.extensions["hybrid"].warm_up()
+
+
+def child_exit(server, worker):  # noqa: ANN001
+    """Forget a dead worker's live gauges so scrapes do not report it."""
+    mark_worker_dead(worker.pid)

@@ -16,6 +16,7 @@ from app.backends.base import AccessFilter, BackendError, Chunk, IndexInfo, Leg,
 from app.embedding import Encoder
 from app.errors import InvalidRequest, ModelVersionMismatch, Unavailable
 from app.fusion import FusedHit, fuse
+from app.observability.hooks import observe_search
 from app.profiles import FusionConfig, ProfileError, resolve
 from app.rerank import RerankStage
 from app.settings import Settings
@@ -32,10 +33,12 @@ class Timings:
 
     started: float = field(default_factory=time.perf_counter)
     stages: dict[str, float] = field(default_factory=dict)
+    #: perf_counter at each stage's start, for trace spans.
+    starts: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        began = time.perf_counter()
+        began = self.starts[name] = time.perf_counter()
         try:
             yield
         finally:
@@ -135,7 +138,7 @@ class SearchService:
             wanted = [snippet_chunk_id(doc) for doc in page if snippet_chunk_id(doc) not in chunks]
             chunks.update(self._fetch(wanted))
         hits = [self._render(doc, chunks, request.get("explain", False)) for doc in page]
-        return {
+        response = {
             "hits": hits,
             "total": len(ranked),
             "from": page_from,
@@ -149,6 +152,18 @@ class SearchService:
             "timings_ms": timings.as_dict(),
             "request_id": request_id,
         }
+
+        # Record what this search did (metrics, trace spans, log fields).
+        observe_search(
+            self.settings,
+            request["query"],
+            response,
+            starts=timings.starts,
+            candidates={name: len(result.hits) for name, result in results.items()},
+            cache_hit=None,
+            reranker_version=getattr(self.reranker, "model_version", None),
+        )
+        return response
 
     # ----------------------------------------------------------------- stages
     def _check_index(self) -> IndexInfo:

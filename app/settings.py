@@ -125,6 +125,9 @@ class Settings:
     log_level: str = "INFO"
     #: Log raw query text; off by default (a hash and length are logged).
     log_query_text: bool = False
+    #: Where gunicorn workers share Prometheus metric files (emptied at start);
+    #: unset = a fresh temporary directory per server start.
+    metrics_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -13,6 +13,7 @@ from app.api.routes import api
 from app.auth import TokenVerifier
 from app.components import Components
 from app.errors import PayloadTooLarge, ServiceError
+from app.observability.hooks import install as install_observability
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,4 +61,6 @@ def create_app(settings: Settings | None = None, **components: Any) -> Flask:
         body = {"error": {"code": "internal_error", "message": "internal error", "details": {"request_id": g.get("request_id")}}}
         return jsonify(body), 500
 
+    # Last, so its before-request hook runs after the request id is assigned.
+    install_observability(app, settings)
     return app

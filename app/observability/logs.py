@@ -1,0 +1,79 @@
+"""Structured JSON logs, each line carrying the request id.
+
+Privacy rules, enforced here rather than at every call site: the query text is
+logged only when ``Settings.log_query_text`` is on (otherwise a sha256 prefix
+and the length); headers (tokens) and document bodies are never passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+import time
+from typing import Any, Mapping
+
+from flask import g, has_app_context
+
+from app.settings import Settings
+
+#: Attributes every LogRecord has; anything else was passed with ``extra=``.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None) or _current_request_id(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def _current_request_id() -> str | None:
+    """The id of the Flask request being handled on this thread, if any."""
+    return g.get("request_id") if has_app_context() else None
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send the root logger to stderr as JSON at ``settings.log_level``.
+
+    Idempotent, and a no-op when a JSON handler is already there (gunicorn's
+    ``logconfig_dict`` installs one before the app is built).
+    """
+    root = logging.getLogger()
+    root.setLevel(settings.log_level.upper())
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
+
+
+def query_fields(query: str, settings: Settings) -> dict[str, Any]:
+    """How a query appears in logs: hash and length, or the text if allowed."""
+    if settings.log_query_text:
+        return {"query": query, "query_chars": len(query)}
+    return {"query_sha256": hashlib.sha256(query.encode("utf-8")).hexdigest()[:16], "query_chars": len(query)}
+
+
+def search_fields(query: str, response: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """Fields a search adds to its access-log line (no hits, no snippets)."""
+    return {
+        **query_fields(query, settings),
+        "hits": len(response.get("hits", ())),
+        "total": response.get("total"),
+        "profile": response.get("profile"),
+        "degraded": list(response.get("degraded", ())),
+        "timings_ms": dict(response.get("timings_ms", {})),
+    }

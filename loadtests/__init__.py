@@ -1,0 +1,1 @@
+"""Release load tests: Locust suites, latency budgets and the `make loadtest` runner."""

@@ -1,0 +1,184 @@
+"""`make loadtest`: serve with the production gunicorn config, load it, check budgets.
+
+Starts ``hybrid-search serve`` (gunicorn, ``app/gunicorn_conf.py``) on
+127.0.0.1 on a free port, waits for ``/readyz``, runs Locust headless with a
+bounded number of users for a bounded time, writes Locust's CSV and HTML
+reports (plus the exact summary, a ``/metrics`` scrape and the server log)
+under ``reports/loadtest/``, prints budget vs measured, and exits 1 on any
+miss or error response. The server is always stopped.
+
+Examples::
+
+    python loadtests/run.py                       # sample corpus, 4 users, 60 s
+    python loadtests/run.py --data-dir data-large --duration 60
+    python loadtests/run.py --rerank --weights hybrid=1,page=0,explain=0,rerank=3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from loadtests.budgets import check, load_budgets, passed, render_table  # noqa: E402
+
+HOST = "127.0.0.1"  # never anything else: the machine is shared
+MAX_USERS = 8
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=4, help=f"concurrent Locust users (1-{MAX_USERS}, default 4)")
+    parser.add_argument("--duration", default="60s", help="Locust run time, e.g. 45s or 2m (at most 5m)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="index data dir (default HYBRID_DATA_DIR / data)")
+    parser.add_argument("--queries", type=Path, action="append", default=None,
+                        help="query JSONL (repeatable; sample or BEIR layout); default sample_data/queries.jsonl")
+    parser.add_argument("--personas", default="", help="extra callers for untagged queries: 'tenant:p1,p2;tenant2:p3'")
+    parser.add_argument("--weights", default="", help="task weights, e.g. hybrid=6,page=2,explain=1,rerank=1")
+    parser.add_argument("--wait-ms", type=float, default=0.0, help="think time between a user's requests")
+    parser.add_argument("--rerank", action="store_true", help="serve with HYBRID_RERANK_ENABLED=true")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the config's)")
+    parser.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker")
+    parser.add_argument("--budgets", type=Path, default=ROOT / "loadtests" / "budgets.yaml")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "loadtest")
+    parser.add_argument("--ready-timeout", type=float, default=180.0, help="seconds to wait for /readyz")
+    args = parser.parse_args(argv)
+    if not 1 <= args.users <= MAX_USERS:
+        parser.error(f"--users must be between 1 and {MAX_USERS} (the cores are shared)")
+    if _seconds(args.duration) > 300:
+        parser.error("--duration must be at most 5m")
+    return args
+
+
+def _seconds(duration: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return float(duration[:-1]) * units[duration[-1]] if duration[-1] in units else float(duration)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    if args.data_dir:
+        env["HYBRID_DATA_DIR"] = str(args.data_dir.resolve())
+    if args.rerank:
+        env["HYBRID_RERANK_ENABLED"] = "true"
+    if args.workers:
+        env["HYBRID_GUNICORN_WORKERS"] = str(args.workers)
+    if args.threads:
+        env["HYBRID_GUNICORN_THREADS"] = str(args.threads)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the gunicorn config makes a fresh one
+    env["HYBRID_METRICS_DIR"] = str((args.out / "metrics-mp").resolve())
+    return env
+
+
+def wait_ready(url: str, server: subprocess.Popen, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with code {server.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            last = exc.read().decode("utf-8", "replace")[:300]
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.5)
+    raise RuntimeError(f"/readyz did not answer 200 within {timeout:.0f} s: {last}")
+
+
+def stop(server: subprocess.Popen) -> None:
+    """SIGTERM to gunicorn's master (graceful), then SIGKILL to its own group."""
+    if server.poll() is not None:
+        return
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)  # the group we created with start_new_session
+        server.wait(timeout=10)
+
+
+def run_locust(args: argparse.Namespace, url: str, summary: Path) -> int:
+    queries = args.queries or [ROOT / "sample_data" / "queries.jsonl"]
+    env = dict(os.environ)
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
+            "LOADTEST_QUERIES": os.pathsep.join(str(q.resolve()) for q in queries),
+            "LOADTEST_PERSONAS": args.personas,
+            "LOADTEST_WEIGHTS": args.weights,
+            "LOADTEST_WAIT_MS": str(args.wait_ms),
+            "LOADTEST_SUMMARY": str(summary),
+        }
+    )
+    command = [
+        sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"),
+        "--headless", "--users", str(args.users), "--spawn-rate", str(args.users), "--run-time", args.duration,
+        "--host", url, "--csv", str(args.out / "locust"), "--html", str(args.out / "report.html"),
+        "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING",
+    ]
+    return subprocess.run(command, env=env, cwd=ROOT).returncode
+
+
+def scrape_metrics(url: str, path: Path) -> None:
+    try:
+        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+            path.write_bytes(response.read())
+    except OSError as exc:
+        print(f"warning: could not scrape /metrics: {exc}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    budgets = load_budgets(args.budgets)
+    args.out.mkdir(parents=True, exist_ok=True)
+    summary = args.out / "summary.json"
+    summary.unlink(missing_ok=True)
+    url = f"http://{HOST}:{free_port()}"
+    serve = [sys.executable, "-m", "app.cli", "serve", "--bind", url.removeprefix("http://")]
+    with open(args.out / "server.log", "wb") as log:
+        server = subprocess.Popen(serve, env=server_env(args), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+        try:
+            ready = wait_ready(url, server, args.ready_timeout)
+            print(f"serving {ready.get('index')} ({ready.get('chunks')} chunks, model {ready.get('model_version')}, "
+                  f"reranker {ready.get('reranker')}) at {url}")
+            run_locust(args, url, summary)
+            scrape_metrics(url, args.out / "metrics.txt")
+        except RuntimeError as exc:
+            print(f"load test aborted: {exc} (see {args.out / 'server.log'})", file=sys.stderr)
+            return 2
+        finally:
+            stop(server)
+    if not summary.is_file():
+        print("load test produced no summary (did Locust start?)", file=sys.stderr)
+        return 2
+    measured = json.loads(summary.read_text())
+    rows = check(budgets, measured)
+    print(render_table(rows, measured))
+    print(f"\nreports: {args.out}/report.html, {args.out}/locust_stats.csv, {summary}")
+    ok = passed(rows)
+    print("PASS: every budget met, no errors" if ok else "FAIL: a budget was missed or a request failed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
