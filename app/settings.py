@@ -120,6 +120,13 @@ class Settings:
     opensearch_bulk_chunk_size: int = 500
     #: ``client`` fuses in the service, ``server`` sends one ``hybrid`` query.
     opensearch_fusion_mode: str = "client"
+    #: First retry pause (doubles per attempt, with jitter) for 429/5xx and bulk 429s.
+    opensearch_retry_backoff_s: float = 0.5
+    #: How long a process trusts its last read of the alias (one round trip per search otherwise).
+    opensearch_alias_cache_s: float = 1.0
+    #: Point-in-time scans (import, migrations): context lifetime and page size.
+    opensearch_scan_keep_alive: str = "2m"
+    opensearch_scan_page_size: int = 500
 
     # --- observability ----------------------------------------------------------
     log_level: str = "INFO"

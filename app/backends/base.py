@@ -179,8 +179,18 @@ def index_name(alias: str, version: int) -> str:
 
 
 def index_version(alias: str, name: str) -> int:
-    """Inverse of :func:`index_name`; raises ``ValueError`` for other names."""
+    """Inverse of :func:`index_name`; raises ``ValueError`` for other names.
+
+    Also reads OpenSearch's physical names ``<alias>-vN-NNNNNN`` (a generation
+    suffix, see ``app.backends.opensearch``).
+    """
     prefix = f"{alias}-v"
-    if not name.startswith(prefix) or not name[len(prefix):].isdigit():
+    version, _, generation = name[len(prefix):].partition("-")
+    if (
+        not name.startswith(prefix)
+        or not version.isdigit()
+        or (generation and not (generation.isdigit() and len(generation) == 6))
+        or name.endswith("-")
+    ):
         raise ValueError(f"{name!r} is not a version of alias {alias!r}")
-    return int(name[len(prefix):])
+    return int(version)

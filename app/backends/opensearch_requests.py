@@ -1,0 +1,248 @@
+"""Pure functions that build every body the OpenSearch backend sends.
+
+Nothing here talks to a cluster, so tests validate each body against the
+OpenSearch API specification directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from app.backends.base import PUBLIC, AccessFilter, Chunk, IndexInfo, LexicalLeg, VectorLeg
+from app.backends.opensearch_templates import embedding_mapping
+from app.settings import Settings
+
+#: What a leg hit needs from ``_source``; ``_id`` is the chunk id.
+HIT_SOURCE = ["doc_id"]
+EMBEDDING = "embedding"
+
+
+# ----------------------------------------------------------------- query legs
+def access_filters(access: AccessFilter) -> list[dict[str, Any]]:
+    """Tenant, ACL and metadata as non-scoring filter clauses (inside every leg)."""
+    clauses: list[dict[str, Any]] = [
+        {"term": {"tenant": access.tenant}},
+        {"terms": {"acl": sorted(access.principals | {PUBLIC})}},
+    ]
+    for key, values in sorted(access.metadata.items()):
+        clauses.append({"terms": {f"metadata.{key}": sorted(values)}})
+    return clauses
+
+
+def lexical_query(leg: LexicalLeg, access: AccessFilter, title_boost: float) -> dict[str, Any]:
+    """BM25 summed over title (boosted) and body: ``multi_match`` ``most_fields``."""
+    return {
+        "bool": {
+            "must": [
+                {
+                    "multi_match": {
+                        "query": leg.text,
+                        "type": "most_fields",
+                        "fields": [f"title^{title_boost:g}", "body"],
+                    }
+                }
+            ],
+            "filter": access_filters(access),
+        }
+    }
+
+
+def vector_query(leg: VectorLeg, access: AccessFilter) -> dict[str, Any]:
+    """k-NN with the filters inside ``knn.filter`` (efficient filtering, k hits)."""
+    return {
+        "knn": {
+            EMBEDDING: {
+                "vector": [float(x) for x in np.asarray(leg.vector, dtype=np.float32)],
+                "k": leg.k,
+                "filter": {"bool": {"filter": access_filters(access)}},
+            }
+        }
+    }
+
+
+def leg_body(query: Mapping[str, Any], size: int) -> dict[str, Any]:
+    """One search body returning chunk ids, doc ids and scores only."""
+    return {"size": size, "query": dict(query), "_source": list(HIT_SOURCE), "track_total_hits": False}
+
+
+def msearch_lines(index: str, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``_msearch`` NDJSON items: a header naming ``index`` before each body."""
+    lines: list[dict[str, Any]] = []
+    for body in bodies:
+        lines.append({"index": index})
+        lines.append(dict(body))
+    return lines
+
+
+def hybrid_body(
+    lexical: LexicalLeg, vector: VectorLeg, access: AccessFilter, title_boost: float, size: int
+) -> dict[str, Any]:
+    """One ``hybrid`` query (server-side fusion); filters sit inside each sub-query."""
+    return {
+        "size": size,
+        "_source": list(HIT_SOURCE),
+        "query": {
+            "hybrid": {
+                "queries": [lexical_query(lexical, access, title_boost), vector_query(vector, access)],
+                "pagination_depth": max(lexical.k, vector.k),
+            }
+        },
+    }
+
+
+def search_pipeline(method: str, normalization: str, weights: Sequence[float], rank_constant: int) -> dict[str, Any]:
+    """A search pipeline fusing ``[lexical, vector]`` like the service does.
+
+    ``rrf`` → ``score-ranker-processor``; ``linear`` → ``normalization-processor``
+    (min_max or l2, weighted arithmetic mean).
+    """
+    if method == "rrf":
+        processor = {"score-ranker-processor": {"combination": {"technique": "rrf", "rank_constant": rank_constant}}}
+    elif method == "linear":
+        if normalization not in ("min_max", "l2"):
+            # z_score is not in the API specification; fuse it client-side.
+            raise ValueError(f"server-side fusion supports min_max and l2 normalization, not {normalization!r}")
+        processor = {
+            "normalization-processor": {
+                "normalization": {"technique": normalization},
+                "combination": {"technique": "arithmetic_mean", "parameters": {"weights": [float(w) for w in weights]}},
+            }
+        }
+    else:
+        raise ValueError(f"unknown fusion method {method!r}")
+    return {"description": f"hybrid-search {method} fusion", "phase_results_processors": [processor]}
+
+
+def pipeline_id(body: Mapping[str, Any]) -> str:
+    """A content-addressed pipeline name, so configurations never overwrite each other."""
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+    return f"hybrid-search-{digest}"
+
+
+# ----------------------------------------------------------------- documents
+def chunk_source(chunk: Chunk) -> dict[str, Any]:
+    """The stored document of one chunk (the strict mapping's fields)."""
+    if chunk.vector is None:
+        raise ValueError(f"chunk {chunk.chunk_id!r} has no vector")
+    source: dict[str, Any] = {
+        "doc_id": chunk.doc_id,
+        "chunk_id": chunk.chunk_id,
+        "position": chunk.position,
+        "title": chunk.title,
+        "body": chunk.text,
+        "tenant": chunk.tenant,
+        "acl": list(chunk.acl),
+        "metadata": {key: list(values) for key, values in chunk.metadata.items()},
+        "content_hash": chunk.content_hash,
+        EMBEDDING: [float(x) for x in np.asarray(chunk.vector, dtype=np.float32)],
+    }
+    if chunk.url is not None:
+        source["url"] = chunk.url
+    if chunk.updated_at is not None:
+        source["updated_at"] = chunk.updated_at
+    return source
+
+
+def chunk_from_source(chunk_id: str, source: Mapping[str, Any]) -> Chunk:
+    """Inverse of :func:`chunk_source`."""
+    vector = source.get(EMBEDDING)
+    return Chunk(
+        chunk_id=chunk_id,
+        doc_id=source["doc_id"],
+        position=int(source.get("position", 0)),
+        title=source.get("title", ""),
+        text=source.get("body", ""),
+        tenant=source["tenant"],
+        acl=tuple(source.get("acl", ())),
+        metadata={k: tuple(v) if isinstance(v, list) else (v,) for k, v in (source.get("metadata") or {}).items()},
+        url=source.get("url"),
+        updated_at=source.get("updated_at"),
+        content_hash=source.get("content_hash", ""),
+        vector=np.asarray(vector, dtype=np.float32) if vector is not None else None,
+    )
+
+
+def index_actions(index: str, chunks: Iterable[Chunk]) -> Iterator[dict[str, Any]]:
+    """``streaming_bulk`` actions: index each chunk under its chunk id (idempotent)."""
+    for chunk in chunks:
+        yield {"_op_type": "index", "_index": index, "_id": chunk.chunk_id, "_source": chunk_source(chunk)}
+
+
+def stale_chunks_query(doc_ids: Sequence[str], keep_chunk_ids: Sequence[str]) -> dict[str, Any]:
+    """Chunks of ``doc_ids`` other than ``keep_chunk_ids`` (``_delete_by_query``)."""
+    query: dict[str, Any] = {"bool": {"filter": [{"terms": {"doc_id": list(doc_ids)}}]}}
+    if keep_chunk_ids:
+        query["bool"]["must_not"] = [{"ids": {"values": list(keep_chunk_ids)}}]
+    return {"query": query}
+
+
+def first_chunks_query(doc_ids: Sequence[str] | None = None) -> dict[str, Any]:
+    """Position-0 chunks (one per document, carrying the content hash)."""
+    clauses: list[dict[str, Any]] = [{"term": {"position": 0}}]
+    if doc_ids is not None:
+        clauses.append({"terms": {"doc_id": list(doc_ids)}})
+    return {"bool": {"filter": clauses}}
+
+
+# --------------------------------------------------------- indexes and aliases
+def index_meta(info: IndexInfo, created_at: str) -> dict[str, Any]:
+    """What ``IndexInfo`` keeps in the index mapping's ``_meta``."""
+    return {
+        "template_version": info.template_version,
+        "model_version": info.model_version,
+        "dimension": info.dimension,
+        "created_at": created_at,
+        "managed_by": "hybrid-search",
+    }
+
+
+def create_index_body(info: IndexInfo, settings: Settings, created_at: str) -> dict[str, Any]:
+    """Index creation on top of the template: this index's ``_meta`` and vector size."""
+    return {
+        "mappings": {
+            "_meta": index_meta(info, created_at),
+            "properties": {EMBEDDING: embedding_mapping(settings, info.dimension)},
+        }
+    }
+
+
+def alias_actions(alias: str, new_index: str, current: Iterable[str]) -> dict[str, Any]:
+    """One atomic ``_aliases`` call moving ``alias`` onto ``new_index``."""
+    actions: list[dict[str, Any]] = [
+        {"remove": {"index": old, "alias": alias}} for old in sorted(set(current)) if old != new_index
+    ]
+    actions.append({"add": {"index": new_index, "alias": alias}})
+    return {"actions": actions}
+
+
+def reindex_body(source_index: str, dest_index: str) -> dict[str, Any]:
+    """Server-side copy; ``op_type: create`` so nothing already in ``dest`` is overwritten."""
+    return {"source": {"index": source_index}, "dest": {"index": dest_index, "op_type": "create"}, "conflicts": "abort"}
+
+
+def scan_body(
+    pit_id: str,
+    keep_alive: str,
+    size: int,
+    fields: Sequence[str] | None,
+    search_after: Sequence[Any] | None,
+    query: Mapping[str, Any] | None = None,
+    tiebreak: str = "_id",
+) -> dict[str, Any]:
+    """One page of a point-in-time scan, sorted on a unique field for ``search_after``."""
+    body: dict[str, Any] = {
+        "size": size,
+        "pit": {"id": pit_id, "keep_alive": keep_alive},
+        "sort": [{tiebreak: {"order": "asc"}}],
+        "track_total_hits": False,
+        "query": dict(query) if query is not None else {"match_all": {}},
+    }
+    if fields is not None:
+        body["_source"] = list(fields)
+    if search_after is not None:
+        body["search_after"] = list(search_after)
+    return body

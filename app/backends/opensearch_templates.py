@@ -1,0 +1,169 @@
+"""Versioned composable index templates: built here, committed as JSON, installed as is.
+
+``index_templates/docs/v<N>.json`` is the reviewed artifact of template version
+``N``, rendered by :func:`build_template` with default settings (a test keeps the
+files in sync with this module). At install time the committed file is read and
+only the operator-tunable values (shards, replicas, ``ef_search``, the HNSW
+engine and graph parameters, the alias prefix) are overlaid from
+:class:`~app.settings.Settings` by :func:`render_template`, so the cluster gets
+exactly the reviewed structure.
+
+Index names: template ``vN`` matches ``<alias>-vN-*``; the backend names the
+physical indexes ``<alias>-vN-000001``, ``-000002``... (a generation suffix, so a
+version can be rebuilt beside its live copy).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from app.analysis import ENGLISH, opensearch_analysis
+from app.settings import PROJECT_ROOT, Settings
+
+TEMPLATES_DIR = PROJECT_ROOT / "index_templates" / "docs"
+#: Above a cluster's catch-all templates (which are usually 0..100).
+BASE_PRIORITY = 200
+
+
+@dataclass(frozen=True)
+class TemplateModel:
+    """The embedding model a template version was designed for."""
+
+    model_version: str
+    dimension: int
+
+
+#: One entry per template version; a new model or mapping means a new version.
+TEMPLATE_MODELS: Mapping[int, TemplateModel] = {
+    1: TemplateModel(model_version="all-MiniLM-L6-v2", dimension=384),
+}
+
+
+def template_name(alias: str, version: int) -> str:
+    """``docs`` + 1 → ``docs-v1`` (the template, not an index)."""
+    return f"{alias}-v{version}"
+
+
+def embedding_mapping(settings: Settings, dimension: int) -> dict[str, Any]:
+    """The ``knn_vector`` field: HNSW, cosine, engine and graph from settings.
+
+    Default engine ``lucene``: it filters *during* the graph walk (efficient
+    filtering) on every 2.x/3.x release, needs no native library, and at our
+    sizes (≤ a few million 384-d chunks) matches faiss's recall and latency.
+    ``faiss`` also filters efficiently since 2.9 and is a setting away.
+    """
+    return {
+        "type": "knn_vector",
+        "dimension": dimension,
+        "method": {
+            "name": "hnsw",
+            "space_type": "cosinesimil",
+            "engine": settings.opensearch_knn_engine,
+            "parameters": {"m": settings.hnsw_m, "ef_construction": settings.hnsw_ef_construction},
+        },
+    }
+
+
+def build_template(version: int, settings: Settings | None = None) -> dict[str, Any]:
+    """The composable index template body of ``version`` (PUT _index_template)."""
+    settings = settings or Settings()
+    model = TEMPLATE_MODELS[version]
+    meta = {
+        "template_version": version,
+        "model_version": model.model_version,
+        "dimension": model.dimension,
+        "managed_by": "hybrid-search",
+    }
+    text = {"type": "text", "analyzer": ENGLISH.name}
+    keyword = {"type": "keyword"}
+    return {
+        "index_patterns": [f"{template_name(settings.index_alias, version)}-*"],
+        "priority": BASE_PRIORITY + version,
+        "version": version,
+        "_meta": meta,
+        "template": {
+            "settings": {
+                "index": {
+                    "knn": True,
+                    "knn.algo_param.ef_search": settings.hnsw_ef_search,
+                    "number_of_shards": settings.opensearch_shards,
+                    "number_of_replicas": settings.opensearch_replicas,
+                },
+                "analysis": opensearch_analysis(ENGLISH),
+            },
+            "mappings": {
+                # A misspelled or unexpected field fails the document loudly.
+                "dynamic": "strict",
+                "_meta": meta,
+                "dynamic_templates": [
+                    {"metadata_keywords": {"path_match": "metadata.*", "mapping": {"type": "keyword"}}}
+                ],
+                "properties": {
+                    "doc_id": keyword,
+                    "chunk_id": keyword,
+                    "position": {"type": "integer"},
+                    "title": {**text, "fields": {"keyword": {"type": "keyword", "ignore_above": 512}}},
+                    "body": text,
+                    "tenant": keyword,
+                    "acl": keyword,
+                    # Only metadata may grow new (keyword) fields.
+                    "metadata": {"type": "object", "dynamic": True},
+                    "url": {"type": "keyword", "index": False},
+                    "updated_at": {"type": "date", "format": "strict_date_optional_time"},
+                    "content_hash": keyword,
+                    "embedding": embedding_mapping(settings, model.dimension),
+                },
+            },
+        },
+    }
+
+
+def template_path(version: int) -> Path:
+    return TEMPLATES_DIR / f"v{version}.json"
+
+
+def load_template(version: int) -> dict[str, Any]:
+    """The committed JSON of ``version``."""
+    path = template_path(version)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"index template v{version} is not in the repository ({path})") from None
+
+
+def committed_versions() -> list[int]:
+    """Every ``v<N>.json`` under ``index_templates/docs``, ascending."""
+    return sorted(int(p.stem[1:]) for p in TEMPLATES_DIR.glob("v*.json") if p.stem[1:].isdigit())
+
+
+def render_template(version: int, settings: Settings) -> dict[str, Any]:
+    """The committed template with this deployment's tunables overlaid."""
+    body = copy.deepcopy(load_template(version))
+    body["index_patterns"] = [f"{template_name(settings.index_alias, version)}-*"]
+    index = body["template"]["settings"]["index"]
+    index["knn.algo_param.ef_search"] = settings.hnsw_ef_search
+    index["number_of_shards"] = settings.opensearch_shards
+    index["number_of_replicas"] = settings.opensearch_replicas
+    embedding = body["template"]["mappings"]["properties"]["embedding"]
+    embedding.update(embedding_mapping(settings, embedding["dimension"]))
+    return body
+
+
+def write_templates(settings: Settings | None = None) -> list[Path]:
+    """Regenerate every committed template from :func:`build_template`."""
+    TEMPLATES_DIR.mkdir(parents=True, exist_ok=True)
+    written = []
+    for version in TEMPLATE_MODELS:
+        path = template_path(version)
+        path.write_text(json.dumps(build_template(version, settings), indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":  # python -m app.backends.opensearch_templates
+    for written_path in write_templates():
+        print(written_path)
