@@ -1,0 +1,260 @@
+"""Fusion of the ranked lists returned by the retrieval legs.
+
+Plain functions over *runs* (in the style of ``ranx``): a run maps a leg name
+(``"lexical"``, ``"vector"``, ...) to that leg's hits, best first, as
+``(doc_id, raw_score)`` pairs with each doc at most once. Two methods:
+
+* :func:`rrf` — Reciprocal Rank Fusion; uses ranks only, so the legs' score
+  scales never need to agree.
+* :func:`linear` — normalise each leg's scores, then take a weighted sum.
+
+Weights, for both methods: ``weights=None`` gives every leg 1.0; otherwise a
+leg missing from ``weights`` gets 0.0 (it still contributes its documents, at
+score 0 from that leg) and names in ``weights`` that are not legs are ignored.
+
+Output is sorted by fused score descending, ties by ``doc_id`` ascending, so
+the same input always yields the same order and paging is stable.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal, Mapping, Sequence, get_args
+
+Normalization = Literal["min_max", "z_score", "l2"]
+FusionMethod = Literal["rrf", "linear"]
+
+#: A run: leg name -> [(doc_id, raw_score), ...], best first.
+Runs = Mapping[str, Sequence[tuple[str, float]]]
+
+NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
+METHODS: tuple[str, ...] = get_args(FusionMethod)
+
+
+@dataclass(frozen=True)
+class LegContribution:
+    """What one leg said about one document."""
+
+    raw_score: float
+    #: The leg-normalised score (before weighting); ``None`` for RRF.
+    normalized_score: float | None
+    #: 1-based rank within the leg.
+    rank: int
+
+
+@dataclass(frozen=True)
+class FusedHit:
+    """One document of the fused list."""
+
+    doc_id: str
+    score: float
+    #: Only the legs where the document appeared (read-only view).
+    #: Excluded from the hash (a mapping is unhashable); equal hits still have
+    #: equal ``doc_id`` and ``score``, so hashing stays consistent with ``==``.
+    legs: Mapping[str, LegContribution] = field(hash=False)
+
+
+# --- normalisation ------------------------------------------------------------
+
+
+def normalize(scores: Sequence[float], method: Normalization) -> list[float]:
+    """Normalise one leg's scores; the output is aligned with ``scores``.
+
+    * ``min_max``: ``(s - min) / (max - min)``. When ``max == min`` (a lone hit
+      or all-equal scores) every score becomes 1.0 — OpenSearch's min-max
+      normaliser does the same (``SINGLE_RESULT_SCORE = 1.0``): a leg's only
+      hit is a full-strength match, not a zero. (OpenSearch also lifts the
+      minimum from 0 to 0.001; we keep the textbook 0.)
+    * ``z_score``: ``(s - mean) / std`` with the population std; all-equal
+      scores give 0.0.
+    * ``l2``: ``s / sqrt(sum(s**2))``; all zeros give 0.0.
+
+    Raises ``ValueError`` for an unknown method or a non-finite score.
+    """
+    _check_normalization(method)
+    values = [float(s) for s in scores]
+    if not values:
+        return []
+    if not all(math.isfinite(v) for v in values):
+        # NaN would make min/max and the final sort meaningless.
+        raise ValueError("scores must be finite numbers")
+    if method == "min_max":
+        return _min_max(values)
+    if method == "z_score":
+        return _z_score(values)
+    return _l2(values)
+
+
+def _min_max(values: list[float]) -> list[float]:
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        return [1.0] * len(values)
+    span = hi - lo
+    if math.isinf(span):
+        # Finite inputs of opposite sign near the float limit: halve everything
+        # (exact for normal floats) so the difference is representable.
+        lo, span = lo / 2, hi / 2 - lo / 2
+        return [(v / 2 - lo) / span for v in values]
+    # Rounding is monotone, so v <= hi implies the ratio is <= 1.0 exactly.
+    return [(v - lo) / span for v in values]
+
+
+def _z_score(values: list[float]) -> list[float]:
+    if max(values) == min(values):
+        return [0.0] * len(values)
+    # z-scores are scale-invariant; dividing by max|v| first keeps the squares
+    # away from overflow/underflow.
+    scale = max(abs(v) for v in values)
+    scaled = [v / scale for v in values]
+    n = len(scaled)
+    # The mean is carried as hi + lo: when the spread is only a few ulps of the
+    # mean, a single rounded mean would swamp the deviations (e.g. [1, 1+u, 1+u]
+    # would come out as [-sqrt(3), 0, 0] instead of mean-zero). v - hi is exact
+    # for v near hi, so the residual fsum recovers what hi lost.
+    mean_hi = math.fsum(scaled) / n
+    residuals = [v - mean_hi for v in scaled]
+    mean_lo = math.fsum(residuals) / n
+    deviations = [r - mean_lo for r in residuals]
+    std = math.hypot(*deviations) / math.sqrt(n)
+    if std == 0.0:  # distinct inputs that collapsed after scaling
+        return [0.0] * len(values)
+    return [d / std for d in deviations]
+
+
+def _l2(values: list[float]) -> list[float]:
+    scale = max(abs(v) for v in values)
+    if scale == 0.0:
+        return [0.0] * len(values)
+    # hypot avoids overflow in sum(v**2); pre-scaling by max|v| also keeps
+    # subnormal inputs at full precision so the result has unit norm.
+    scaled = [v / scale for v in values]
+    norm = math.hypot(*scaled)
+    return [v / norm for v in scaled]
+
+
+# --- fusion -------------------------------------------------------------------
+
+
+def rrf(
+    runs: Runs,
+    *,
+    rank_constant: int = 60,
+    weights: Mapping[str, float] | None = None,
+) -> list[FusedHit]:
+    """Reciprocal Rank Fusion: ``score(d) = sum_leg w_leg / (rank_constant + rank_leg(d))``.
+
+    Ranks are 1-based positions in each leg's list; a document absent from a
+    leg gets nothing from it. Raw scores are carried through for explanation
+    only.
+    """
+    if isinstance(rank_constant, bool) or not isinstance(rank_constant, int) or rank_constant < 0:
+        raise ValueError(f"rank_constant must be an integer >= 0, got {rank_constant!r}")
+    leg_weights = _resolve_weights(runs, weights)
+    terms: dict[str, list[float]] = {}
+    legs: dict[str, dict[str, LegContribution]] = {}
+    for leg, hits in runs.items():
+        _check_unique(leg, hits)
+        w = leg_weights[leg]
+        for rank, (doc_id, raw) in enumerate(hits, start=1):
+            terms.setdefault(doc_id, []).append(w / (rank_constant + rank))
+            legs.setdefault(doc_id, {})[leg] = LegContribution(raw, None, rank)
+    return _ranked(terms, legs)
+
+
+def linear(
+    runs: Runs,
+    *,
+    weights: Mapping[str, float] | None,
+    normalization: Normalization = "min_max",
+) -> list[FusedHit]:
+    """Weighted sum of per-leg normalised scores: ``score(d) = sum_leg w_leg * norm_leg(d)``.
+
+    Each leg is normalised on its own (see :func:`normalize`). A document
+    absent from a leg contributes 0 from it — the same treatment as ranx's
+    ``wsum``. (OpenSearch's normalization processor has varied across
+    versions: some fill a missing sub-query score with 0.0 like this, others
+    mark it -1 and skip it, dropping its weight from the mean; a parity test
+    against a server must pin the version.) Note what 0 means per method: the leg's
+    minimum under ``min_max`` (absent ranks with the leg's worst hit), the
+    leg's *mean* under ``z_score`` (absent beats below-average hits), and "no
+    signal" under ``l2``. OpenSearch's ``arithmetic_mean`` also divides by the
+    sum of weights; for a fixed set of weights that is a constant factor, so
+    the order is the same and we leave scores undivided.
+    """
+    _check_normalization(normalization)
+    leg_weights = _resolve_weights(runs, weights)
+    terms: dict[str, list[float]] = {}
+    legs: dict[str, dict[str, LegContribution]] = {}
+    for leg, hits in runs.items():
+        _check_unique(leg, hits)
+        w = leg_weights[leg]
+        normalized = normalize([raw for _, raw in hits], normalization)
+        for rank, ((doc_id, raw), norm) in enumerate(zip(hits, normalized), start=1):
+            terms.setdefault(doc_id, []).append(w * norm)
+            legs.setdefault(doc_id, {})[leg] = LegContribution(raw, norm, rank)
+    return _ranked(terms, legs)
+
+
+def fuse(
+    runs: Runs,
+    *,
+    method: FusionMethod,
+    weights: Mapping[str, float] | None = None,
+    normalization: Normalization = "min_max",
+    rank_constant: int = 60,
+) -> list[FusedHit]:
+    """Dispatch to :func:`rrf` or :func:`linear`; the other method's options are ignored."""
+    # Validate both options up front so a typo surfaces whichever method runs.
+    _check_normalization(normalization)
+    if method == "rrf":
+        return rrf(runs, rank_constant=rank_constant, weights=weights)
+    if method == "linear":
+        return linear(runs, weights=weights, normalization=normalization)
+    raise ValueError(f"unknown fusion method {method!r}; expected one of {', '.join(METHODS)}")
+
+
+# --- helpers ------------------------------------------------------------------
+
+
+def _check_normalization(method: str) -> None:
+    if method not in NORMALIZATIONS:
+        raise ValueError(
+            f"unknown normalization {method!r}; expected one of {', '.join(NORMALIZATIONS)}"
+        )
+
+
+def _resolve_weights(runs: Runs, weights: Mapping[str, float] | None) -> dict[str, float]:
+    """Weight per leg of ``runs``: all 1.0 without ``weights``, else missing legs 0.0."""
+    if weights is None:
+        return {leg: 1.0 for leg in runs}
+    for leg, w in weights.items():
+        # Checked for every entry, used or not: a bad weight is a caller bug.
+        if not math.isfinite(w) or w < 0:
+            raise ValueError(f"weight for leg {leg!r} must be a finite number >= 0, got {w!r}")
+    return {leg: float(weights.get(leg, 0.0)) for leg in runs}
+
+
+def _check_unique(leg: str, hits: Sequence[tuple[str, float]]) -> None:
+    # A repeated doc would be counted twice and get two ranks; refuse rather
+    # than silently pick one.
+    seen: set[str] = set()
+    for doc_id, _ in hits:
+        if doc_id in seen:
+            raise ValueError(f"leg {leg!r} lists document {doc_id!r} more than once")
+        seen.add(doc_id)
+
+
+def _ranked(
+    terms: dict[str, list[float]], legs: dict[str, dict[str, LegContribution]]
+) -> list[FusedHit]:
+    # fsum is correctly rounded, hence independent of leg order: two documents
+    # with the same per-leg terms in any order tie exactly, and the tie goes to
+    # doc_id rather than to float noise.
+    hits = [
+        FusedHit(doc_id, math.fsum(parts), MappingProxyType(legs[doc_id]))
+        for doc_id, parts in terms.items()
+    ]
+    hits.sort(key=lambda h: (-h.score, h.doc_id))
+    return hits
