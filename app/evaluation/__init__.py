@@ -1,0 +1,1 @@
+"""The relevance workbench: judgments, metrics, cached legs, tuning, comparison, reports."""
