@@ -197,6 +197,7 @@ class StubCluster:
             ("POST", "/_bulk"): self.bulk,
             ("PUT", "/_bulk"): self.bulk,
             ("POST", "/{index}/_bulk"): self.bulk,
+            ("PUT", "/{index}/_bulk"): self.bulk,
             ("POST", "/{index}/_msearch"): self.msearch,
             ("POST", "/_msearch"): self.msearch,
             ("POST", "/{index}/_search"): self.search,
