@@ -87,6 +87,18 @@ class Settings:
     rerank_max_length: int = 128
     #: 0 = order by rerank score; otherwise weight of the fused score.
     rerank_interpolation: float = 0.0
+    #: ``int8`` (the shipped file) or ``fp32`` (only when exported beside it).
+    rerank_variant: str = "int8"
+    #: Pairs per onnxruntime call; batches are length-sorted and padded dynamically.
+    rerank_batch_size: int = 16
+    #: Query word pieces kept; truncation otherwise falls on the passage only.
+    rerank_query_max_tokens: int = 64
+
+    # --- relevance workbench ----------------------------------------------------
+    #: Cached indexes of evaluated collections (one per corpus + model).
+    eval_cache_dir: Path = PROJECT_ROOT / "data" / "eval-cache"
+    #: Tenant that evaluated collections are ingested under (ACL ``*``).
+    eval_tenant: str = "eval"
 
     # --- API ------------------------------------------------------------------
     max_query_chars: int = 1024
@@ -127,6 +139,23 @@ class Settings:
     #: Point-in-time scans (import, migrations): context lifetime and page size.
     opensearch_scan_keep_alive: str = "2m"
     opensearch_scan_page_size: int = 500
+
+    # --- index lifecycle (``hybrid-search index migrate|import``) ---------------------
+    #: Random documents whose titles are searched in the new index before a switch.
+    lifecycle_probe_queries: int = 20
+    #: A probe passes when its document is in the top this-many lexical hits.
+    lifecycle_probe_depth: int = 10
+    #: A re-ingest that would lose more than this share of the live index's
+    #: documents is refused (a truncated source looks exactly like that).
+    lifecycle_max_shrink: float = 0.1
+    #: Invalid source lines a migration or import tolerates before refusing to switch.
+    lifecycle_max_errors: int = 0
+
+    # --- S3 sources (``ingest s3://...``, ``index migrate --source s3://...``) -----
+    #: Empty = AWS's regional endpoint; set for MinIO, a VPC endpoint or a test server.
+    s3_endpoint_url: str = ""
+    #: botocore "standard" retry attempts per S3 call (throttling, 5xx, resets).
+    s3_max_attempts: int = 5
 
     # --- observability ----------------------------------------------------------
     log_level: str = "INFO"
