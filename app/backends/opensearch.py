@@ -30,7 +30,6 @@ from app.backends.base import (
     LegHit,
     LegResult,
     LexicalLeg,
-    QueryRejected,
     VectorLeg,
     AccessFilter,
 )
@@ -74,6 +73,15 @@ class OpenSearchBackend:
         """Run one client call, with transport errors as ours."""
         try:
             return fn(*args, **kwargs)
+        except (os_exc.TransportError, os_exc.ConnectionError) as exc:
+            raise translate(exc, what) from exc
+
+    def _get_or_none(self, what: str, fn: Any, **kwargs: Any) -> Any:
+        """Like :meth:`_call`, but a 404 is ``None`` (absent alias or template)."""
+        try:
+            return fn(**kwargs)
+        except os_exc.NotFoundError:
+            return None
         except (os_exc.TransportError, os_exc.ConnectionError) as exc:
             raise translate(exc, what) from exc
 
@@ -361,13 +369,8 @@ class OpenSearchBackend:
         return targets[0] if targets else None
 
     def _alias_holders(self) -> list[str]:
-        try:
-            found = self.client.indices.get_alias(name=self.alias)
-        except os_exc.NotFoundError:
-            return []
-        except (os_exc.TransportError, os_exc.ConnectionError) as exc:
-            raise translate(exc, f"reading alias {self.alias}") from exc
-        return sorted(found)
+        found = self._get_or_none(f"reading alias {self.alias}", self.client.indices.get_alias, name=self.alias)
+        return sorted(found or {})
 
     def switch_alias(self, index: str) -> None:
         """Point the alias at ``index`` in ONE ``_aliases`` call (atomic in the cluster)."""
@@ -410,12 +413,9 @@ class OpenSearchBackend:
 
     def template_versions(self) -> dict[str, dict[str, Any]]:
         """Every ``<alias>-vN`` template on the cluster: version, model, dimension, in sync."""
-        try:
-            found = self.client.indices.get_index_template(name=f"{self.alias}-v*")
-        except os_exc.NotFoundError:
-            return {}
-        except (os_exc.TransportError, os_exc.ConnectionError) as exc:
-            raise translate(exc, "reading index templates") from exc
+        found = self._get_or_none(
+            "reading index templates", self.client.indices.get_index_template, name=f"{self.alias}-v*"
+        ) or {}
         repo = set(committed_versions())
         out = {}
         for entry in found.get("index_templates", []):
@@ -433,12 +433,7 @@ class OpenSearchBackend:
         return out
 
     def _cluster_template(self, name: str) -> dict[str, Any] | None:
-        try:
-            found = self.client.indices.get_index_template(name=name)
-        except os_exc.NotFoundError:
-            return None
-        except (os_exc.TransportError, os_exc.ConnectionError) as exc:
-            raise translate(exc, f"reading template {name}") from exc
+        found = self._get_or_none(f"reading template {name}", self.client.indices.get_index_template, name=name) or {}
         for entry in found.get("index_templates", []):
             if entry.get("name") == name:
                 return entry["index_template"]
