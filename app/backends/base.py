@@ -133,9 +133,9 @@ class SearchBackend(Protocol):
 
     # --- reading --------------------------------------------------------------
     def run_legs(
-        self, legs: Mapping[str, Leg], access: AccessFilter
+        self, legs: Mapping[str, Leg], access: AccessFilter, index: str | None = None
     ) -> dict[str, LegResult]:
-        """Run the named legs against the alias, concurrently where possible."""
+        """Run the named legs against the alias (or ``index``, to verify it before a switch)."""
 
     def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         """Stored chunks by id (from the alias), for titles and snippets."""

@@ -82,8 +82,11 @@ class EmbeddedBackend:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="leg")
 
     # ------------------------------------------------------------------ reading
-    def run_legs(self, legs: Mapping[str, Leg], access: AccessFilter) -> dict[str, LegResult]:
-        snapshot = self._current()
+    def run_legs(
+        self, legs: Mapping[str, Leg], access: AccessFilter, index: str | None = None
+    ) -> dict[str, LegResult]:
+        # ``index``: a migration probes the new index before the alias moves to it.
+        snapshot = self._current() if index is None else _Snapshot.load(self._path(index), self.settings)
         if len(legs) == 1:
             ((name, leg),) = legs.items()
             return {name: snapshot.run_leg(name, leg, access)}
@@ -198,6 +201,22 @@ class EmbeddedBackend:
         if index == self.alias_target():
             raise ValueError(f"refusing to drop {index!r}: the alias {self.alias!r} points at it")
         shutil.rmtree(self._path(index))
+
+    # ------------------------------------------------ lifecycle (index import)
+    def scan_index(self, index: str, fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Every chunk of ``index`` as ``{"_id": chunk_id, **fields}``, like OpenSearch's scan.
+
+        Lets ``hybrid-search index import`` read an embedded index (``body`` is
+        the chunk text) with the same field map it uses on a cluster.
+        """
+        for chunk in self.iter_chunks(index):
+            record = {
+                "doc_id": chunk.doc_id, "position": chunk.position, "title": chunk.title, "body": chunk.text,
+                "tenant": chunk.tenant, "acl": list(chunk.acl), "url": chunk.url, "updated_at": chunk.updated_at,
+                "metadata": {key: list(values) for key, values in chunk.metadata.items()},
+            }
+            wanted = record if fields is None else {k: record[k] for k in fields if k in record}
+            yield {"_id": chunk.chunk_id, **wanted}
 
     # ---------------------------------------------------------------- helpers
     def _path(self, index: str) -> Path:
