@@ -156,6 +156,8 @@ class Settings:
     s3_endpoint_url: str = ""
     #: botocore "standard" retry attempts per S3 call (throttling, 5xx, resets).
     s3_max_attempts: int = 5
+    #: Keys per ``list_objects_v2`` page (S3 caps it at 1000).
+    s3_list_page_size: int = 1000
 
     # --- observability ----------------------------------------------------------
     log_level: str = "INFO"
