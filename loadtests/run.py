@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -50,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rerank", action="store_true", help="serve with HYBRID_RERANK_ENABLED=true")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the config's)")
     parser.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker")
+    parser.add_argument("--profile", action="store_true", help="sample the workers with py-spy during the run")
     parser.add_argument("--budgets", type=Path, default=ROOT / "loadtests" / "budgets.yaml")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "loadtest")
     parser.add_argument("--ready-timeout", type=float, default=180.0, help="seconds to wait for /readyz")
@@ -135,7 +137,35 @@ def run_locust(args: argparse.Namespace, url: str, summary: Path) -> int:
         "--host", url, "--csv", str(args.out / "locust"), "--html", str(args.out / "report.html"),
         "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING",
     ]
-    return subprocess.run(command, env=env, cwd=ROOT).returncode
+    with open(args.out / "locust.log", "wb") as log:
+        return subprocess.run(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
+
+
+def start_profiler(args: argparse.Namespace, server: subprocess.Popen) -> subprocess.Popen | None:
+    """py-spy on gunicorn's master and its workers, for the length of the run."""
+    if not args.profile:
+        return None
+    command = [
+        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.pid), "--subprocesses",
+        "--format", "raw", "--rate", "200", "--nonblocking", "--gil", "--duration", str(int(_seconds(args.duration))),
+        "--output", str(args.out / "profile.txt"),
+    ]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(args.out / "py-spy.log", "wb"))
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU of gunicorn's master and workers so far."""
+    import psutil  # a Locust dependency
+
+    master = psutil.Process(pid)
+    total = 0.0
+    for process in [master, *master.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def scrape_metrics(url: str, path: Path) -> None:
@@ -161,8 +191,15 @@ def main(argv: list[str] | None = None) -> int:
             ready = wait_ready(url, server, args.ready_timeout)
             print(f"serving {ready.get('index')} ({ready.get('chunks')} chunks, model {ready.get('model_version')}, "
                   f"reranker {ready.get('reranker')}) at {url}")
+            load_before, cpu_before = os.getloadavg(), server_cpu_seconds(server.pid)
+            client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            profiler = start_profiler(args, server)
             run_locust(args, url, summary)
+            load_after, cpu_after = os.getloadavg(), server_cpu_seconds(server.pid)
+            client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
             scrape_metrics(url, args.out / "metrics.txt")
+            if profiler is not None:
+                profiler.wait(timeout=60)
         except RuntimeError as exc:
             print(f"load test aborted: {exc} (see {args.out / 'server.log'})", file=sys.stderr)
             return 2
@@ -174,6 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     measured = json.loads(summary.read_text())
     rows = check(budgets, measured)
     print(render_table(rows, measured))
+    served = max(measured.get("total_count", 0), 1)
+    server_ms = (cpu_after - cpu_before) * 1000 / served
+    client_ms = ((client_after.ru_utime + client_after.ru_stime) - (client_before.ru_utime + client_before.ru_stime)) * 1000 / served
+    print(f"\nCPU per request: server {server_ms:.2f} ms (all workers; {os.cpu_count()} cores → at most "
+          f"~{os.cpu_count() * 1000 / server_ms:.0f} req/s if the cores were ours), Locust client {client_ms:.2f} ms")
+    print(f"machine load average (1 min) before/after: {load_before[0]:.1f} / {load_after[0]:.1f} on {os.cpu_count()} cores")
+    if args.profile and (args.out / "profile.txt").is_file():
+        from loadtests.profile import render
+
+        print("\n" + render(args.out / "profile.txt"))
     print(f"\nreports: {args.out}/report.html, {args.out}/locust_stats.csv, {summary}")
     ok = passed(rows)
     print("PASS: every budget met, no errors" if ok else "FAIL: a budget was missed or a request failed")
