@@ -61,7 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def lifecycle(settings: Settings, parts: Components | None = None) -> Lifecycle:
     """The lifecycle over the configured backend; the model loads only if a step needs it."""
     parts = parts or Components(settings)
-    return Lifecycle(parts.backend, settings, lambda: parts.encoder, log=lambda line: print(line, file=sys.stderr))
+    # Progress on stdout, so stderr holds nothing but the one-line error of a failure.
+    return Lifecycle(parts.backend, settings, lambda: parts.encoder, log=lambda line: print(line, flush=True))
 
 
 def run_install_templates(args: argparse.Namespace, settings: Settings) -> int:
