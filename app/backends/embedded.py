@@ -80,13 +80,15 @@ class EmbeddedBackend:
         self._snapshot_key: tuple[Any, ...] | None = None
         self._reload_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="leg")
+        #: Last snapshot of an index named in ``run_legs(index=...)`` (migration probes).
+        self._named: tuple[tuple[str, str], _Snapshot] | None = None
 
     # ------------------------------------------------------------------ reading
     def run_legs(
         self, legs: Mapping[str, Leg], access: AccessFilter, index: str | None = None
     ) -> dict[str, LegResult]:
         # ``index``: a migration probes the new index before the alias moves to it.
-        snapshot = self._current() if index is None else _Snapshot.load(self._path(index), self.settings)
+        snapshot = self._current() if index is None or index == self.alias_target() else self._snapshot_of(index)
         if len(legs) == 1:
             ((name, leg),) = legs.items()
             return {name: snapshot.run_leg(name, leg, access)}
@@ -120,6 +122,15 @@ class EmbeddedBackend:
                     self._snapshot_key = key
         assert self._snapshot is not None
         return self._snapshot
+
+    def _snapshot_of(self, index: str) -> "_Snapshot":
+        """A snapshot of an index off the alias, reused while its generation holds."""
+        path = self._path(index)
+        key = (index, (path / "GENERATION").read_text().strip())
+        with self._reload_lock:
+            if self._named is None or self._named[0] != key:
+                self._named = (key, _Snapshot.load(path, self.settings))
+            return self._named[1]
 
     # ------------------------------------------------------------------ writing
     def create_index(self, info: IndexInfo) -> None:
