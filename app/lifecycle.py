@@ -573,9 +573,8 @@ class Lifecycle:
         mapping = FieldMap.parse(field_map) if isinstance(field_map, str) else field_map
         started = time.perf_counter()
         previous = self.backend.alias_target()
-        if version is None:
-            existing = [index_version(self.alias, i.name) for i in self.backend.list_indexes()]
-            version = max(existing) + 1 if existing else self.settings.template_version
+        # The current template by default; if that version exists, a new generation of it.
+        version = self.settings.template_version if version is None else version
         fields = mapping.source_fields()
 
         def records() -> Iterator[Document | LineError]:

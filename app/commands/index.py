@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--field-map", required=True, metavar="MAP",
         help="title=F,body=F,tenant=F,acl=F[,id=F,url=F,updated_at=F,metadata.KEY=F]; 'quoted' = a literal",
     )
-    imp.add_argument("--version", type=int, default=None, metavar="N", help="default: the next free version")
+    imp.add_argument("--version", type=int, default=None, metavar="N", help="default: HYBRID_TEMPLATE_VERSION (a new generation if it exists)")
     imp.add_argument("--keep-failed", action="store_true", help="keep the new index when verification fails")
     imp.set_defaults(handler=run_import)
 

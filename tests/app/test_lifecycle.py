@@ -175,10 +175,10 @@ def test_import_an_existing_index_with_a_field_map(backend, settings, encoder, t
     report = tool.import_index(
         "docs-v1", "id=doc_id,title=title,body=body,tenant=tenant,acl=acl,metadata.origin='legacy'"
     )
-    assert report.switched and report.index == "docs-v2" and report.verification.ok
+    assert report.switched and report.index == "docs-v1-000001" and report.verification.ok
     assert report.verification.documents == 9
-    assert backend.alias_target() == "docs-v2"
-    assert {c.metadata["origin"] for c in backend.iter_chunks("docs-v2")} == {("legacy",)}
+    assert backend.alias_target() == "docs-v1-000001"
+    assert {c.metadata["origin"] for c in backend.iter_chunks("docs-v1-000001")} == {("legacy",)}
 
 
 def test_import_with_unmappable_records_leaves_the_alias(live_v1: Lifecycle, backend) -> None:
