@@ -78,6 +78,8 @@ class EmbeddedBackend:
         self._alias_file = self.root / "aliases.json"
         self._snapshot: _Snapshot | None = None
         self._snapshot_key: tuple[Any, ...] | None = None
+        #: Identity of the alias and GENERATION files the snapshot was checked against.
+        self._checked: tuple[Any, ...] | None = None
         self._reload_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="leg")
         #: Last snapshot of an index named in ``run_legs(index=...)`` (migration probes).
@@ -103,6 +105,12 @@ class EmbeddedBackend:
 
     def _current(self) -> "_Snapshot":
         """The snapshot of the alias target, reloaded when alias or data moved."""
+        # Hot path (several calls per search): both files are only ever replaced
+        # with os.replace, so unchanged inode + mtime means unchanged contents;
+        # two stats instead of opening and parsing both files.
+        stamp = self._stamp()
+        if stamp is not None and stamp == self._checked:
+            return self._snapshot  # type: ignore[return-value]
         target = self.alias_target()
         if target is None:
             raise IndexNotFound(f"alias {self.alias!r} does not point at any index; run `hybrid-search ingest` first")
@@ -121,7 +129,20 @@ class EmbeddedBackend:
                         raise BackendError(f"index {target!r} is unreadable: {exc}") from exc
                     self._snapshot_key = key
         assert self._snapshot is not None
+        # Taken before the reads above: a write in between only forces one more slow check.
+        self._checked = stamp if stamp is not None and stamp[0] == path else None
         return self._snapshot
+
+    def _stamp(self) -> tuple[Any, ...] | None:
+        """Current snapshot's path and (inode, mtime) of the alias and its GENERATION file."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            return None
+        try:
+            alias, generation = os.stat(self._alias_file), os.stat(snapshot.path / "GENERATION")
+        except OSError:
+            return None
+        return (snapshot.path, alias.st_ino, alias.st_mtime_ns, generation.st_ino, generation.st_mtime_ns)
 
     def _snapshot_of(self, index: str) -> "_Snapshot":
         """A snapshot of an index off the alias, reused while its generation holds."""
@@ -653,7 +674,10 @@ class _Snapshot:
         cosines = self.vectors[allowed] @ query
         top = np.argpartition(-cosines, k - 1)[:k] if k < len(cosines) else np.arange(len(cosines))
         top = top[np.lexsort((allowed[top], -cosines[top]))]
-        return [self._vector_hit(int(allowed[i]), float(cosines[i])) for i in top]
+        # One conversion to Python numbers, not one per hit (k is depth × 3); float64
+        # first so scores equal the scalar arithmetic of _vector_hit bit for bit.
+        scores = ((1.0 + cosines[top].astype(np.float64)) / 2.0).tolist()
+        return [LegHit(self.chunk_ids[pos], self.doc_ids[pos], score) for pos, score in zip(allowed[top].tolist(), scores)]
 
     def _approximate(self, query: np.ndarray, k: int, mask: np.ndarray, fraction: float) -> list[LegHit] | None:
         """HNSW with over-fetch, then the filter; ``None`` if too few survive."""
