@@ -84,11 +84,12 @@ def _wrap(model: Any) -> Any:
         def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
+            # One logit is the score; with two classes, relevant minus not.
+            self.two_class = inner.config.num_labels == 2
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
             logits = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
-            # One logit is the score; with two classes, relevant minus not.
-            return logits[:, 0] if logits.shape[-1] == 1 else logits[:, -1] - logits[:, 0]
+            return logits[:, 1] - logits[:, 0] if self.two_class else logits[:, 0]
 
     return Scorer(model).eval()
 

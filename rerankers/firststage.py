@@ -60,7 +60,7 @@ class MiniLMEmbedder:
 class HybridRetriever:
     """BM25 (tantivy, in RAM) and exact cosine search over one collection, fused with RRF."""
 
-    def __init__(self, collection: Collection, embedder: MiniLMEmbedder, settings: Settings | None = None) -> None:
+    def __init__(self, collection: Collection, embedder: MiniLMEmbedder | None = None, settings: Settings | None = None) -> None:
         import tantivy
 
         self.settings = settings or Settings()
@@ -82,9 +82,18 @@ class HybridRetriever:
         writer.wait_merging_threads()
         self.index.reload()
         self.searcher = self.index.searcher()
-        self.vectors = self._doc_vectors()
+        self._vectors: np.ndarray | None = None
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """Document vectors, embedded on first use (cached on disk)."""
+        if self._vectors is None:
+            self._vectors = self._doc_vectors()
+        return self._vectors
 
     def _doc_vectors(self) -> np.ndarray:
+        if self.embedder is None:
+            raise ValueError("this retriever has no embedder; it can only search lexically")
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         path = CACHE_DIR / f"{self.collection.name}-{len(self.doc_ids)}.npy"
         if path.exists():
@@ -113,9 +122,11 @@ class HybridRetriever:
         top = np.argsort(-cosines, kind="stable")[:k]
         return [(self.doc_ids[i], float(cosines[i])) for i in top]
 
-    def search_many(self, queries: dict[str, str], k: int = 100) -> dict[str, list[str]]:
-        """Fused document ids, best first, per query id."""
+    def search_many(self, queries: dict[str, str], k: int = 100, *, lexical_only: bool = False) -> dict[str, list[str]]:
+        """Fused (or BM25-only) document ids, best first, per query id."""
         ids = list(queries)
+        if lexical_only:
+            return {qid: [d for d, _ in self.lexical(queries[qid], k)] for qid in ids}
         vectors = self.embedder.embed([queries[q] for q in ids])
         out = {}
         for qid, vec in zip(ids, vectors):

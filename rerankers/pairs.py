@@ -3,7 +3,7 @@
 Two sources, both from the training collections only:
 
 * judged pairs — a judged query, one of its relevant documents, and negatives
-  drawn from the top of our hybrid ranking that are not judged relevant;
+  drawn from the top of our BM25 ranking that are not judged relevant;
 * title → text — a document's title as the query, its text (title removed) as
   the positive, and BM25 neighbours of the title as negatives.
 """
@@ -39,8 +39,13 @@ def judged_groups(
     positives_per_query: int,
     mine_depth: int = 30,
 ) -> list[Group]:
-    """Groups from the judged queries, negatives mined from the hybrid top ``mine_depth``."""
-    ranked = retriever.search_many(collection.queries, k=mine_depth)
+    """Groups from the judged queries, negatives mined from the BM25 top ``mine_depth``.
+
+    BM25 rather than hybrid mining keeps data building free of corpus
+    embedding (minutes on shared cores); its unjudged top hits are the hard,
+    lexically close negatives a reranker must learn to push down.
+    """
+    ranked = retriever.search_many(collection.queries, k=mine_depth, lexical_only=True)
     groups = []
     for qid in sorted(collection.queries):
         relevant = collection.qrels[qid]

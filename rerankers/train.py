@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rerankers.collections import COLLECTIONS, load_collection
-from rerankers.firststage import HybridRetriever, MiniLMEmbedder, minilm_dir
+from rerankers.firststage import HybridRetriever, minilm_dir
 from rerankers.pairs import Group, judged_groups, title_groups
 
 
@@ -37,12 +37,15 @@ class TrainConfig:
     layers: int = 2
     max_length: int = 128
     seed: int = 13
-    negatives: int = 5
-    positives_per_query: int = 6
-    title_pairs: int = 600
-    max_groups: int = 2400
+    # Sized for two shared cores: ~1.5k pairs, one pass, minutes not hours.
+    negatives: int = 3
+    positives_per_query: int = 4
+    title_pairs: int = 200
+    max_groups: int = 360
     groups_per_step: int = 4
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
+    #: Keep the word-piece embeddings as MiniLM learnt them (few pairs would only blur them).
+    freeze_embeddings: bool = True
     warmup_fraction: float = 0.1
     epochs: int = 1
 
@@ -50,14 +53,13 @@ class TrainConfig:
         return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def build_groups(config: TrainConfig, embedder: MiniLMEmbedder | None = None) -> list[Group]:
+def build_groups(config: TrainConfig) -> list[Group]:
     """Training groups from ``config.collections``, shuffled deterministically."""
     rng = random.Random(config.seed)
-    embedder = embedder or MiniLMEmbedder()
     groups: list[Group] = []
     for name in config.collections:
         collection = load_collection(name)
-        retriever = HybridRetriever(collection, embedder)
+        retriever = HybridRetriever(collection)
         judged = judged_groups(collection, retriever, rng, negatives=config.negatives, positives_per_query=config.positives_per_query)
         titled = title_groups(collection, retriever, rng, count=config.title_pairs, negatives=config.negatives)
         print(f"[data] {name}: {len(judged)} judged groups, {len(titled)} title groups", flush=True)
@@ -93,7 +95,9 @@ def train(config: TrainConfig, out_dir: Path, *, threads: int = 2, checkpoint_ev
     model, hf_tokenizer = student(config.layers)
     encoder = PairEncoder(Tokenizer.from_str(hf_tokenizer.backend_tokenizer.to_str()), config.max_length)
     steps = config.epochs * ((len(groups) + config.groups_per_step - 1) // config.groups_per_step)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
+    if config.freeze_embeddings:
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate, weight_decay=0.01)
     warmup = max(1, int(steps * config.warmup_fraction))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
@@ -155,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("layers", "max_length", "seed", "negatives", "positives_per_query", "title_pairs", "max_groups", "groups_per_step", "epochs"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--train-embeddings", action="store_true", help="also fine-tune the word-piece embeddings")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--export", type=Path, help="also export int8 ONNX + card here")
     args = parser.parse_args(argv)
@@ -162,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     values = {k: v for k, v in vars(args).items() if k in fields}
     values["collections"] = tuple(args.collections.split(","))
+    values["freeze_embeddings"] = not args.train_embeddings
     config = TrainConfig(**values)
     final = train(config, args.out_dir, threads=args.threads)
     if args.export:

@@ -1,0 +1,44 @@
+"""ONNX export of a tiny real cross-encoder: parity, dynamic axes, model card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rerankers.export import export_cross_encoder, sha256
+from rerankers.runtime import Reranker
+
+
+def test_export_writes_both_variants_with_a_card(tiny_onnx: Path) -> None:
+    card = json.loads((tiny_onnx / "model_card.json").read_text())
+    assert card["max_length"] == 64 and card["opset"] >= 13 and card["layers"] == 2
+    for variant in ("fp32", "int8"):
+        entry = card["variants"][variant]
+        assert entry["sha256"] == sha256(tiny_onnx / entry["file"])
+        assert {"max_abs_diff", "spearman", "pairs"} <= set(entry["parity"])
+    assert card["variants"]["fp32"]["parity"]["max_abs_diff"] < 1e-4
+    assert (tiny_onnx / "tokenizer.json").is_file()
+
+
+def test_onnx_matches_pytorch_on_new_shapes(tiny_model: Path, tiny_onnx: Path) -> None:
+    import torch
+    from transformers import BertForSequenceClassification
+
+    model = BertForSequenceClassification.from_pretrained(str(tiny_model)).eval()
+    reranker = Reranker(tiny_onnx, variant="fp32", max_length=64, batch_size=3)
+    passages = ["one", "a longer passage about wings and lift " * 9, "sorting in n log n time", "x y z", "tiles"]
+    rows = reranker.encode("a query", passages)
+    got = reranker.score_rows(rows)
+    with torch.no_grad():
+        want = [model(**{k: torch.from_numpy(v) for k, v in reranker.encoder.pad_batch([row]).items()}).logits[0, 0].item() for row in rows]
+    assert np.max(np.abs(np.array(got) - np.array(want))) < 1e-4
+
+
+def test_failed_parity_fails_the_export_and_writes_nothing(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="parity"):
+        export_cross_encoder(tiny_model, out, max_length=64, fp32_tolerance=-1.0)
+    assert not out.exists()
