@@ -160,7 +160,7 @@ class SearchService:
             response,
             starts=timings.starts,
             candidates={name: len(result.hits) for name, result in results.items()},
-            cache_hit=None,
+            cache_totals=self.encoder.cache_info() if hasattr(self.encoder, "cache_info") else None,
             reranker_version=getattr(self.reranker, "model_version", None),
         )
         return response

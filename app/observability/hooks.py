@@ -80,7 +80,7 @@ def observe_search(
     *,
     starts: Mapping[str, float],
     candidates: Mapping[str, int],
-    cache_hit: bool | None,
+    cache_totals: Mapping[str, int] | None,
     reranker_version: str | None,
 ) -> None:
     """Record one answered search (called by the query path just before it returns)."""
@@ -92,7 +92,7 @@ def observe_search(
             str(response.get("model_version") or ""),
             reranker_version or "",
         )
-        metrics.record_search(stages, candidates, response["degraded"], cache_hit, versions)
+        metrics.record_search(stages, candidates, response["degraded"], cache_totals, versions)
         if has_request_context():
             g.search_log = logs.search_fields(query, response, settings)
             tracing.record_stage_spans(

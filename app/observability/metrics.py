@@ -91,6 +91,29 @@ class _VersionGauge:
 _versions = _VersionGauge()
 
 
+class _CacheCounter:
+    """Turns the encoder's cumulative hit/miss counts into counter increments.
+
+    Which lookup hit is not knowable per request without racing the other
+    threads; the running totals are, so each search adds what changed since.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen = {"hits": 0, "misses": 0}
+
+    def update(self, totals: Mapping[str, int]) -> None:
+        with self._lock:
+            for key, result in (("hits", "hit"), ("misses", "miss")):
+                now = int(totals.get(key, 0))
+                if now > self._seen[key]:
+                    CACHE.labels(result).inc(now - self._seen[key])
+                self._seen[key] = now
+
+
+_cache = _CacheCounter()
+
+
 def record_request(endpoint: str, method: str, status: int, seconds: float) -> None:
     """One HTTP request, observed by the app's after-request hook."""
     REQUEST_SECONDS.labels(endpoint, method).observe(seconds)
@@ -101,18 +124,21 @@ def record_search(
     stages_ms: Mapping[str, float],
     candidates: Mapping[str, int],
     degraded: list[str],
-    cache_hit: bool | None,
+    cache_totals: Mapping[str, int] | None,
     versions: tuple[str, str, str, str],
 ) -> None:
-    """One answered search: per-stage times, leg sizes, degradations, cache, versions."""
+    """One answered search: per-stage times, leg sizes, degradations, cache, versions.
+
+    ``cache_totals`` are the query-embedding cache's running ``hits``/``misses``.
+    """
     for stage, ms in stages_ms.items():
         STAGE_SECONDS.labels(stage).observe(ms / 1000.0)
     for leg, count in candidates.items():
         CANDIDATES.labels(leg).observe(count)
     for cause in degraded:
         DEGRADED.labels(cause).inc()
-    if cache_hit is not None:
-        CACHE.labels("hit" if cache_hit else "miss").inc()
+    if cache_totals is not None:
+        _cache.update(cache_totals)
     _versions.show(versions)
 
 

@@ -45,6 +45,8 @@ def test_stage_histograms_and_request_counts_after_a_few_searches(make_client, t
     assert grew("hybrid_search_candidates_count", leg="lexical") == 3
     assert grew("hybrid_search_candidates_count", leg="vector") == 3
     assert sample(text, "hybrid_versions_info", index="docs-v1", index_version="1") == 1
+    # "signing key" was asked twice: the second embedding came from the cache.
+    assert grew("hybrid_query_embedding_cache_total", result="hit") >= 1
 
 
 def test_degraded_answers_are_counted_by_cause(make_client, token_for) -> None:
@@ -60,7 +62,7 @@ _WORKER = """
 import sys
 from app.observability import metrics
 metrics.record_request("/v1/search", "POST", 200, 0.004)
-metrics.record_search({"embed": 1.0, "total": 5.0}, {"lexical": 7}, [], True, ("docs-v1", "1", "m", ""))
+metrics.record_search({"embed": 1.0, "total": 5.0}, {"lexical": 7}, [], {"hits": 3, "misses": 1}, ("docs-v1", "1", "m", ""))
 """
 
 
@@ -77,4 +79,5 @@ def test_multiprocess_mode_merges_workers_and_starts_clean(tmp_path: Path) -> No
     text = subprocess.run([sys.executable, "-c", scrape], env=env, check=True, capture_output=True, text=True).stdout
     assert sample(text, "hybrid_http_requests_total", endpoint="/v1/search", status="200") == 2
     assert sample(text, "hybrid_search_stage_duration_seconds_count", stage="embed") == 2
-    assert sample(text, "hybrid_query_embedding_cache_total", result="hit") == 2
+    assert sample(text, "hybrid_query_embedding_cache_total", result="hit") == 6
+    assert sample(text, "hybrid_query_embedding_cache_total", result="miss") == 2
