@@ -15,14 +15,14 @@ PER_TENANT = 3
 
 @pytest.fixture(scope="session")
 def tiny_docs() -> list[dict]:
-    """Nine sample documents (three tenants), bodies cut so most are one or two chunks."""
+    """Nine sample documents (three tenants), bodies cut to 600 characters (one or two chunks)."""
     picked: dict[str, list[dict]] = {}
     with open(PROJECT_ROOT / "sample_data" / "corpus.jsonl", encoding="utf-8") as handle:
         for line in handle:
             doc = json.loads(line)
             bucket = picked.setdefault(doc["tenant"], [])
             if len(bucket) < PER_TENANT:
-                bucket.append(doc | {"body": doc["body"][:1500]})
+                bucket.append(doc | {"body": doc["body"][:600]})
     return [doc for docs in picked.values() for doc in docs]
 
 
