@@ -267,15 +267,19 @@ def read_jsonl_file(path: Path) -> Iterator[Document | LineError]:
     with open(path, "rb") as handle:
         # Split on b"\n" only: other Unicode line separators may sit inside JSON strings.
         for number, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield LineError(
-                    source, number, {"_encoding": [f"Invalid UTF-8 at byte {exc.start}: {exc.reason}."]}
-                )
-                continue
-            if number == 1:
-                text = text.lstrip("\ufeff")
-            if not text.strip():
-                continue
-            yield parse_line(text, source, number)
+            record = parse_raw_line(raw, source, number)
+            if record is not None:
+                yield record
+
+
+def parse_raw_line(raw: bytes, source: str, number: int) -> Document | LineError | None:
+    """One line's bytes (any reader: files, S3) → a document, an error, or ``None`` when blank."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return LineError(source, number, {"_encoding": [f"Invalid UTF-8 at byte {exc.start}: {exc.reason}."]})
+    if number == 1:
+        text = text.lstrip("\ufeff")
+    if not text.strip():
+        return None
+    return parse_line(text, source, number)

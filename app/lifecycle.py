@@ -281,7 +281,6 @@ class Lifecycle:
     # -------------------------------------------------------------- migrate
     def migrate(self, to_version: int, source: str | None = None, *, keep_failed: bool = False) -> MigrationReport:
         """Build version ``to_version`` beside the live index, verify it, switch the alias."""
-        started = time.perf_counter()
         previous = self.backend.alias_target()
         infos = {i.name: i for i in self.backend.list_indexes()}
         live = infos.get(previous) if previous else None
@@ -289,20 +288,32 @@ class Lifecycle:
             raise LifecycleError(
                 f"alias {self.alias!r} points at no index to copy from; give --source PATH_OR_S3 to ingest one"
             )
-        name = self._create(to_version)
-        report = MigrationReport(index=name, previous=previous, method="")
-        try:
-            report.verification, report.method, report.ingest = self._fill(name, source, live)
+
+        def fill(report: MigrationReport) -> None:
+            report.verification, report.method, report.ingest = self._fill(report.index, source, live)
             if live is not None and report.method == "ingest":
                 self._check_shrink(report.verification, live)
-            self._probe(name, previous, report.verification)
+            self._probe(report.index, previous, report.verification)
+
+        return self._build_and_switch(to_version, "migration to", fill, keep_failed=keep_failed)
+
+    def _build_and_switch(
+        self, version: int, what: str, fill: Callable[[MigrationReport], None], *, keep_failed: bool
+    ) -> MigrationReport:
+        """Create the next index of ``version``, fill and verify it, then switch; on failure the alias stays."""
+        started = time.perf_counter()
+        previous = self.backend.alias_target()
+        name = self._create(version)
+        report = MigrationReport(index=name, previous=previous, method="")
+        try:
+            fill(report)
             if not report.verification.ok:
                 raise LifecycleError("verification failed: " + "; ".join(report.verification.problems))
         except Exception as exc:
             self._abandon(name, keep_failed)
             where = f"still points at {previous}" if previous else "still points at no index"
             kept = f"; {name} kept for inspection" if keep_failed else f"; dropped the unfinished {name}"
-            raise LifecycleError(f"migration to {name} failed ({exc}); alias {self.alias!r} {where}{kept}") from exc
+            raise LifecycleError(f"{what} {name} failed ({exc}); alias {self.alias!r} {where}{kept}") from exc
         self.backend.switch_alias(name)
         report.switched = True
         report.seconds = time.perf_counter() - started
@@ -571,8 +582,6 @@ class Lifecycle:
         if scan is None:
             raise LifecycleError(f"the {self.settings.backend} backend cannot scan other indexes")
         mapping = FieldMap.parse(field_map) if isinstance(field_map, str) else field_map
-        started = time.perf_counter()
-        previous = self.backend.alias_target()
         # The current template by default; if that version exists, a new generation of it.
         version = self.settings.template_version if version is None else version
         fields = mapping.source_fields()
@@ -581,23 +590,13 @@ class Lifecycle:
             for line, hit in enumerate(scan(from_index, fields), start=1):
                 yield mapping.document(hit, f"{from_index}[{hit.get('_id')}]", line)
 
-        name = self._create(version)
-        report = MigrationReport(index=name, previous=previous, method=f"import from {from_index}")
-        try:
-            report.verification, report.ingest = self._ingest(name, records(), f"index {from_index}")
+        def fill(report: MigrationReport) -> None:
+            report.method = f"import from {from_index}"
+            report.verification, report.ingest = self._ingest(report.index, records(), f"index {from_index}")
             # The old index speaks another schema, so only the new one is probed.
-            self._probe(name, None, report.verification)
-            if not report.verification.ok:
-                raise LifecycleError("verification failed: " + "; ".join(report.verification.problems))
-        except Exception as exc:
-            self._abandon(name, keep_failed)
-            where = f"still points at {previous}" if previous else "still points at no index"
-            kept = f"; {name} kept for inspection" if keep_failed else f"; dropped the unfinished {name}"
-            raise LifecycleError(f"import of {from_index} into {name} failed ({exc}); alias {self.alias!r} {where}{kept}") from exc
-        self.backend.switch_alias(name)
-        report.switched = True
-        report.seconds = time.perf_counter() - started
-        return report
+            self._probe(report.index, None, report.verification)
+
+        return self._build_and_switch(version, f"import of {from_index} into", fill, keep_failed=keep_failed)
 
 
 def format_status(status: Mapping[str, Any]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from app.documents import Document, LineError, parse_line
+from app.documents import Document, LineError, parse_raw_line
 from app.settings import Settings
 from app.sources import SourceError
 
@@ -79,7 +79,7 @@ def _read_object(client: Any, bucket: str, key: str) -> Iterator[Document | Line
     try:
         for raw in _split_lines(body.iter_chunks(READ_CHUNK_BYTES)):
             number += 1
-            record = _parse_raw_line(raw, source, number)
+            record = parse_raw_line(raw, source, number)
             if record is not None:
                 yield record
     except SourceError:
@@ -105,19 +105,6 @@ def _split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
             yield line + b"\n"
     if pending:
         yield pending
-
-
-def _parse_raw_line(raw: bytes, source: str, number: int) -> Document | LineError | None:
-    """One line's bytes → a document, an error, or ``None`` when blank."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return LineError(source, number, {"_encoding": [f"Invalid UTF-8 at byte {exc.start}: {exc.reason}."]})
-    if number == 1:
-        text = text.lstrip("\ufeff")
-    if not text.strip():
-        return None
-    return parse_line(text, source, number)
 
 
 def _source_error(where: str, doing: str, exc: Exception) -> SourceError:
