@@ -12,16 +12,31 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
 
 from app.auth import Caller
-from app.backends.base import AccessFilter, BackendError, Chunk, IndexInfo, Leg, LegHit, LexicalLeg, SearchBackend, VectorLeg, index_version
+from app.backends.base import (
+    AccessFilter,
+    BackendError,
+    Chunk,
+    IndexInfo,
+    Leg,
+    LegHit,
+    LegResult,
+    LexicalLeg,
+    QueryRejected,
+    SearchBackend,
+    VectorLeg,
+    index_version,
+)
 from app.embedding import Encoder
 from app.errors import InvalidRequest, ModelVersionMismatch, Unavailable
-from app.fusion import FusedHit, fuse
+from app.fusion import FusedHit, LegContribution, fuse
 from app.observability.hooks import observe_search
 from app.profiles import FusionConfig, ProfileError, resolve
 from app.rerank import RerankStage
 from app.settings import Settings
 
 LEGS = ("lexical", "vector")
+#: The one result of server-side fusion (OpenSearch ``hybrid`` query).
+SERVER_FUSED = "hybrid"
 #: Chunks fetched per wanted document, since one document may fill several slots.
 CHUNKS_PER_DOCUMENT = 3
 SNIPPET_CHARS = 320
@@ -102,7 +117,7 @@ class SearchService:
 
         # Run legs concurrently (inside the backend: threads, or one _msearch).
         with timings.stage("retrieve"):
-            results = self._run_legs(legs, access)
+            results = self._run_legs(legs, access, config)
         for name, result in results.items():
             timings.stages[name] = round(result.took_ms, 3)
         best_chunk = {name: best_chunk_per_document(result.hits) for name, result in results.items()}
@@ -111,14 +126,18 @@ class SearchService:
             for name, chunks in best_chunk.items()
         }
 
-        # Fuse.
+        # Fuse (unless the engine already did: then keep its order).
         with timings.stage("fuse"):
-            fused = fuse(
-                runs,
-                method=config.method,
-                weights=config.weights,
-                normalization=config.normalization,
-                rank_constant=config.rank_constant,
+            fused = (
+                as_fused(runs[SERVER_FUSED])
+                if SERVER_FUSED in runs
+                else fuse(
+                    runs,
+                    method=config.method,
+                    weights=config.weights,
+                    normalization=config.normalization,
+                    rank_constant=config.rank_constant,
+                )
             )
         ranked = [
             RankedDocument(hit, rank, {leg: best_chunk[leg][hit.doc_id] for leg in hit.legs})
@@ -179,9 +198,18 @@ class SearchService:
             )
         return index
 
-    def _run_legs(self, legs: Mapping[str, Leg], access: AccessFilter) -> dict[str, Any]:
+    def _run_legs(self, legs: Mapping[str, Leg], access: AccessFilter, config: FusionConfig) -> dict[str, LegResult]:
+        """Both legs in one go; with server-side fusion, one ``hybrid`` query."""
         try:
+            if self.settings.opensearch_fusion_mode == "server" and len(legs) == 2 and hasattr(self.backend, "run_fused"):
+                fused = self.backend.run_fused(
+                    legs["lexical"], legs["vector"], access, method=config.method, weights=config.weights,
+                    normalization=config.normalization, rank_constant=config.rank_constant,
+                )
+                return {SERVER_FUSED: fused}
             return self.backend.run_legs(legs, access)
+        except QueryRejected as exc:
+            raise InvalidRequest(f"the search engine rejected the query: {exc}") from None
         except BackendError as exc:
             raise Unavailable(str(exc)) from None
         except TimeoutError:
@@ -251,6 +279,14 @@ class SearchService:
                 details["rerank"] = {"score": doc.rerank_score, "rank": doc.rerank_rank}
             hit["explain"] = details
         return hit
+
+
+def as_fused(run: Sequence[tuple[str, float]]) -> list[FusedHit]:
+    """An engine-fused run as fused hits, order kept."""
+    return [
+        FusedHit(doc_id, score, {SERVER_FUSED: LegContribution(score, None, rank)})
+        for rank, (doc_id, score) in enumerate(run, start=1)
+    ]
 
 
 def best_chunk_per_document(hits: Sequence[LegHit]) -> dict[str, LegHit]:

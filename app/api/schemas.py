@@ -21,6 +21,11 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+def StrictBoolean(**kwargs: Any) -> fields.Boolean:
+    """JSON true/false only; marshmallow would also take "yes", 1, "on"."""
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
 class WeightsSchema(StrictSchema):
     lexical = fields.Float(validate=validate.Range(min=0, max=1000))
     vector = fields.Float(validate=validate.Range(min=0, max=1000))
@@ -34,12 +39,12 @@ class FusionSchema(StrictSchema):
 
 
 class LegsSchema(StrictSchema):
-    lexical = fields.Boolean()
-    vector = fields.Boolean()
+    lexical = StrictBoolean()
+    vector = StrictBoolean()
 
 
 class RerankSchema(StrictSchema):
-    enabled = fields.Boolean()
+    enabled = StrictBoolean()
     depth = fields.Integer(validate=validate.Range(min=1, max=200))
 
 
@@ -66,7 +71,7 @@ class SearchRequestSchema(StrictSchema):
     depth = fields.Integer(validate=validate.Range(min=1))
     legs = fields.Nested(LegsSchema, load_default=dict)
     rerank = fields.Nested(RerankSchema, load_default=dict)
-    explain = fields.Boolean(load_default=False)
+    explain = StrictBoolean(load_default=False)
 
     @validates_schema
     def _query_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -84,6 +89,7 @@ def load_search_request(body: Any, settings: Settings) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationError({"_schema": ["request body must be a JSON object"]})
     data = SearchRequestSchema().load(body)
+    data["from"] = data.pop("from_")  # ``from`` is a Python keyword, not a JSON one
     errors: dict[str, list[str]] = {}
     if len(data["query"]) > settings.max_query_chars:
         errors["query"] = [f"at most {settings.max_query_chars} characters"]
