@@ -18,7 +18,6 @@ the same ``HYBRID_*`` settings as the server.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import random
@@ -29,57 +28,12 @@ from typing import Any
 
 from locust import FastHttpUser, constant, events, task
 
-from app.auth import mint_token
 from app.settings import PROJECT_ROOT, Settings
 from loadtests.stats import summarize
+from loadtests.workload import build_workload, load_queries, mint_tokens, parse_personas
 
 DEFAULT_QUERIES = PROJECT_ROOT / "sample_data" / "queries.jsonl"
 DEFAULT_WEIGHTS = {"hybrid": 6, "page": 2, "explain": 1, "rerank": 1}
-
-
-def load_queries(paths: list[Path]) -> list[dict[str, Any]]:
-    """Query records from JSONL files; lines without text are skipped."""
-    queries = []
-    for path in paths:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                record = json.loads(line)
-                text = (record.get("text") or record.get("query") or "").strip()
-                if text:
-                    queries.append(
-                        {"text": text[:1024], "tenant": record.get("tenant"), "principals": record.get("principals") or []}
-                    )
-    return queries
-
-
-def parse_personas(spec: str) -> list[tuple[str, tuple[str, ...]]]:
-    """``acme:group:sre,user:bob;globex:`` → ``[("acme", ("group:sre", "user:bob")), ("globex", ())]``."""
-    personas = []
-    for part in filter(None, (p.strip() for p in spec.split(";"))):
-        tenant, _, principals = part.partition(":")
-        personas.append((tenant, tuple(p for p in principals.split(",") if p)))
-    return personas
-
-
-def build_workload(queries: list[dict[str, Any]], extra: list[tuple[str, tuple[str, ...]]]) -> dict[tuple, list[str]]:
-    """Persona (tenant, principals) → the queries that persona asks."""
-    by_persona: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
-    loose = []
-    for query in queries:
-        if query["tenant"]:
-            by_persona[(query["tenant"], tuple(sorted(query["principals"])))].append(query["text"])
-        else:
-            loose.append(query["text"])
-    for persona in extra:
-        by_persona.setdefault(persona, [])
-    personas = sorted(by_persona)
-    if loose and not personas:
-        raise SystemExit("queries without a tenant need LOADTEST_PERSONAS or tenant-tagged queries")
-    for text, persona in zip(loose, itertools.cycle(personas)):
-        by_persona[persona].append(text)
-    return {persona: texts for persona, texts in by_persona.items() if texts}
 
 
 def _weights(spec: str) -> dict[str, int]:
@@ -94,11 +48,7 @@ _paths = [Path(p) for p in os.environ.get("LOADTEST_QUERIES", str(DEFAULT_QUERIE
 WORKLOAD = build_workload(load_queries(_paths), parse_personas(os.environ.get("LOADTEST_PERSONAS", "")))
 PERSONAS = sorted(WORKLOAD)
 WEIGHTS = _weights(os.environ.get("LOADTEST_WEIGHTS", ""))
-_settings = Settings.from_env()
-TOKENS = {
-    persona: mint_token(_settings, subject=f"loadtest-{i}", tenant=persona[0], principals=list(persona[1]), ttl_s=24 * 3600)
-    for i, persona in enumerate(PERSONAS)
-}
+TOKENS = mint_tokens(PERSONAS, Settings.from_env())
 
 # Exact samples, per request type and per server stage (this process only).
 _latency: dict[str, list[float]] = defaultdict(list)

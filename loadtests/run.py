@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", default="60s", help="Locust run time, e.g. 45s or 2m (at most 5m)")
     parser.add_argument("--data-dir", type=Path, default=None, help="index data dir (default HYBRID_DATA_DIR / data)")
     parser.add_argument("--queries", type=Path, action="append", default=None,
-                        help="query JSONL (repeatable; sample or BEIR layout); default sample_data/queries.jsonl")
+                        help="query JSONL (repeatable; sample or BEIR layout); default: the sample queries and the shared BEIR ones")
     parser.add_argument("--personas", default="", help="extra callers for untagged queries: 'tenant:p1,p2;tenant2:p3'")
     parser.add_argument("--weights", default="", help="task weights, e.g. hybrid=6,page=2,explain=1,rerank=1")
     parser.add_argument("--wait-ms", type=float, default=0.0, help="think time between a user's requests")
@@ -118,8 +118,13 @@ def stop(server: subprocess.Popen) -> None:
         server.wait(timeout=10)
 
 
+def default_queries() -> list[Path]:
+    """The sample queries plus every shared BEIR ``queries.jsonl`` found (more distinct texts)."""
+    return [ROOT / "sample_data" / "queries.jsonl", *sorted((ROOT.parent / "shared" / "datasets").glob("*/queries.jsonl"))]
+
+
 def run_locust(args: argparse.Namespace, url: str, summary: Path) -> int:
-    queries = args.queries or [ROOT / "sample_data" / "queries.jsonl"]
+    queries = args.queries or default_queries()
     env = dict(os.environ)
     env.update(
         {

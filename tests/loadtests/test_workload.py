@@ -1,0 +1,42 @@
+"""The load test's query mix: every query lands with a persona that has a token."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jwt
+
+from app.auth import TokenVerifier
+from app.settings import Settings
+from loadtests.workload import build_workload, load_queries, mint_tokens, parse_personas
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n\n")
+    return path
+
+
+def test_untagged_beir_queries_are_dealt_to_the_personas(tmp_path: Path) -> None:
+    sample = write_jsonl(tmp_path / "queries.jsonl", [
+        {"id": "q1", "text": "reset password", "tenant": "acme", "principals": ["user:zoe"]},
+        {"id": "q2", "text": "failover", "tenant": "globex", "principals": ["user:ivan", "group:sre"]},
+        {"id": "q3", "text": "   ", "tenant": "acme", "principals": []},
+    ])
+    beir = write_jsonl(tmp_path / "beir.jsonl", [{"_id": str(i), "text": f"beir query {i}"} for i in range(4)])
+    workload = build_workload(load_queries([sample, beir]), parse_personas("initech:user:rita"))
+    assert set(workload) == {("acme", ("user:zoe",)), ("globex", ("group:sre", "user:ivan")), ("initech", ("user:rita",))}
+    assert sum(map(len, workload.values())) == 6  # the blank query is dropped
+    assert workload[("acme", ("user:zoe",))][0] == "reset password"
+
+
+def test_each_persona_gets_a_token_the_server_accepts(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    tokens = mint_tokens([("acme", ("group:sre", "user:bob")), ("globex", ())], settings)
+    caller = TokenVerifier(settings).verify(f"Bearer {tokens[('acme', ('group:sre', 'user:bob'))]}")
+    assert caller.tenant == "acme" and caller.principals == {"group:sre", "user:bob"}
+    assert jwt.decode(tokens[("globex", ())], options={"verify_signature": False})["tenant"] == "globex"
+
+
+def test_personas_spec_parses() -> None:
+    assert parse_personas("acme:group:sre,user:bob; globex:") == [("acme", ("group:sre", "user:bob")), ("globex", ())]
