@@ -146,3 +146,24 @@ def resolve(settings: Settings, request: Mapping[str, Any]) -> tuple[str | None,
         changes["rerank_depth"] = rerank["depth"]
     return name, replace(config, **changes)
 
+
+
+def save_profile(path: Path, fusion: FusionConfig, provenance: Mapping[str, Any]) -> Profile:
+    """Write a profile file; replacing one bumps its version so responses show the change."""
+    path = Path(path)
+    if path.suffix != ".json" or not _NAME.match(path.stem):
+        raise ProfileError(f"a profile file is <name>.json with a name of [A-Za-z0-9_-], not {path.name!r}")
+    version = 1
+    if path.is_file():
+        try:
+            version = int(json.loads(path.read_text(encoding="utf-8")).get("version", 0)) + 1
+        except (ValueError, AttributeError):
+            version = 1
+    profile = Profile(name=path.stem, version=version, fusion=fusion, provenance=dict(provenance))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = profile.to_json()
+    del record["name"]  # the file name is the name
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return profile

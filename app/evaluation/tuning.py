@@ -15,7 +15,7 @@ with whole collections as folds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -221,3 +221,59 @@ def leave_one_collection_out(scores: np.ndarray, groups: np.ndarray,
         c = choose(scores[:, train], groups[train], train)
         out[int(g)] = (c, float(scores[c, test].mean()))
     return out
+
+
+# --- the tuning procedure ------------------------------------------------------
+
+#: The service's untuned hybrid: RRF, k = 60, equal weights — what tuning must beat.
+REFERENCE = FusionConfig(method="rrf", weights={"lexical": 1.0, "vector": 1.0}, rank_constant=60)
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """A sweep over one or more collections, with its in-sample and out-of-fold scores."""
+
+    method: str
+    metric: str
+    collections: list[str]
+    configs: list[FusionConfig]
+    scores: np.ndarray
+    groups: np.ndarray
+    cv: CrossValidation
+    loco: dict[int, tuple[int, float]]
+    reference: np.ndarray
+
+    @property
+    def means(self) -> np.ndarray:
+        """Macro-averaged score of every configuration."""
+        return group_means(self.scores, self.groups)
+
+    @property
+    def best(self) -> int:
+        return int(np.argmax(self.means))
+
+    @property
+    def best_config(self) -> FusionConfig:
+        return self.configs[self.best]
+
+    def per_collection(self, values: np.ndarray) -> dict[str, float]:
+        """Mean of per-query ``values`` within each collection."""
+        return {name: float(values[self.groups == g].mean()) for g, name in enumerate(self.collections)}
+
+    @property
+    def reference_score(self) -> float:
+        return float(group_means(self.reference[None, :], self.groups)[0])
+
+
+def tune_fusion(matrices: Sequence[LegMatrix], names: Sequence[str], method: str, metric: Metric,
+                folds: int = 5, seed: int = 0, configs: Sequence[FusionConfig] | None = None,
+                progress: Callable[[Iterable], Iterable] = iter) -> TuneResult:
+    """Sweep ``configs`` (default: :func:`grid`) and cross-validate the choice of the best one."""
+    depth = min(m.depth for m in matrices)
+    configs = list(configs or grid(method, FusionConfig(depth=depth)))
+    scores = sweep(matrices, configs, metric, progress)
+    groups = np.concatenate([np.full(len(m.query_ids), g) for g, m in enumerate(matrices)])
+    cv = cross_validate(scores, groups, folds, seed)
+    loco = leave_one_collection_out(scores, groups) if len(matrices) > 1 else {}
+    reference = sweep(matrices, [replace(REFERENCE, depth=depth)], metric)[0]
+    return TuneResult(method, str(metric), list(names), configs, scores, groups, cv, loco, reference)
