@@ -1,18 +1,17 @@
-"""Shared fixtures: the real encoder, small real indexes, an app client."""
+"""Shared fixtures: the real encoder, small real indexes, tokens."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
 import pytest
 
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import Settings
+from shared_paths import MODEL_DIR
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-MODEL_DIR = PROJECT_ROOT / "models" / "embedding"
-SHARED_DATASETS = Path(os.environ.get("HYBRID_DATASETS_DIR", PROJECT_ROOT.parent / "shared" / "datasets"))
 
 
 @pytest.fixture(scope="session")
@@ -28,17 +27,6 @@ def encoder():
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", model_dir=MODEL_DIR, profiles_dir=tmp_path / "profiles")
-
-
-def dataset_dir(name: str) -> Path:
-    """A shared BEIR collection; missing is a skip locally and a failure in CI."""
-    path = SHARED_DATASETS / name
-    if not (path / "corpus.jsonl").is_file():
-        message = f"dataset {name!r} not found at {path} (set HYBRID_DATASETS_DIR)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture
