@@ -76,24 +76,6 @@ PARITY_PAIRS: tuple[tuple[str, str], ...] = tuple(
 )
 
 
-def _wrap(model: Any) -> Any:
-    """A module returning one relevance score per pair (``[batch]``)."""
-    import torch
-
-    class Scorer(torch.nn.Module):
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-            # One logit is the score; with two classes, relevant minus not.
-            self.two_class = inner.config.num_labels == 2
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            logits = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
-            return logits[:, 1] - logits[:, 0] if self.two_class else logits[:, 0]
-
-    return Scorer(model).eval()
-
-
 def encode_pairs(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int) -> dict[str, np.ndarray]:
     """Pad a batch of pairs, truncating only the passage side (export-time helper)."""
     from rerankers.runtime import PairEncoder
@@ -136,13 +118,14 @@ def export_cross_encoder(
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from tokenizers import Tokenizer
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
+
+    from rerankers.model import load_scorer
 
     unknown = set(variants) - set(VARIANT_FILES)
     if unknown:
         raise ValueError(f"unknown variants {sorted(unknown)}; choose from {sorted(VARIANT_FILES)}")
-    model = AutoModelForSequenceClassification.from_pretrained(str(source)).eval()
-    scorer = _wrap(model)
+    scorer = load_scorer(source)
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix="rerank-export-") as tmp_name:
         tmp = Path(tmp_name)
@@ -181,11 +164,11 @@ def export_cross_encoder(
             if variant == "int8" and parity["spearman"] < int8_min_spearman:
                 raise ValueError(f"int8 parity failed: Spearman {parity['spearman']:.3f} < {int8_min_spearman}")
             card_variants[variant] = {"file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size, "parity": parity}
-        config = model.config
+        config = scorer.config
         card = {
             "kind": "cross-encoder",
             "source": str(source),
-            "architecture": config.model_type,
+            "architecture": f"{config.model_type} ({type(scorer).__name__})",
             "layers": config.num_hidden_layers,
             "hidden_size": config.hidden_size,
             "max_length": max_length,

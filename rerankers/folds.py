@@ -67,11 +67,12 @@ def evaluate(collection: Collection, ranked: dict[str, list[str]], reranker: Rer
     return rows
 
 
-def run(configs: Sequence[tuple[int, int]], depths: Sequence[int], base: TrainConfig, threads: int, train_threads: int, out: Path) -> list[dict]:
-    """All folds for all ``(layers, max_length)`` configs; appends rows to ``out``."""
+def run(configs: Sequence[tuple[int, int]], depths: Sequence[int], base: TrainConfig, threads: int, train_threads: int, out: Path,
+        held_out: Sequence[str] = COLLECTIONS) -> list[dict]:
+    """The ``held_out`` folds for all ``(layers, max_length)`` configs; appends rows to ``out``."""
     embedder = MiniLMEmbedder()
     results = []
-    for held in COLLECTIONS:
+    for held in held_out:
         collection = load_collection(held)
         ranked = HybridRetriever(collection, embedder).search_many(collection.queries, k=CANDIDATES)
         for layers, max_length in configs:
@@ -116,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--title-pairs", type=int, default=TrainConfig.title_pairs)
     parser.add_argument("--threads", type=int, default=Settings.from_env().onnx_threads, help="onnxruntime threads when timing")
     parser.add_argument("--train-threads", type=int, default=2)
+    parser.add_argument("--held-out", default=",".join(COLLECTIONS), help="folds to run (run them as parallel processes if you like)")
     parser.add_argument("--out", type=Path, default=WORK_DIR / "results.jsonl")
     parser.add_argument("--table-only", action="store_true", help="print the table from --out and stop")
     args = parser.parse_args(argv)
@@ -127,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]
         args.out.parent.mkdir(parents=True, exist_ok=True)
         base = TrainConfig(max_groups=args.max_groups, title_pairs=args.title_pairs)
-        run(configs, [int(d) for d in args.depths.split(",")], base, args.threads, args.train_threads, args.out)
+        run(configs, [int(d) for d in args.depths.split(",")], base, args.threads, args.train_threads, args.out, args.held_out.split(","))
     rows = [json.loads(line) for line in open(args.out)]
     print(table(rows))
     return 0

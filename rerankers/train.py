@@ -2,12 +2,14 @@
 
     python -m rerankers.train OUT_DIR --collections cranfield,cisi,cacm --layers 2 --max-length 128
 
-Keeps the first ``--layers`` transformer layers, adds a one-logit head and
-trains with a listwise softmax loss over (positive, hard negatives) groups
+Keeps the first ``--layers`` transformer layers, adds a mean-pooled linear
+head (:class:`rerankers.model.MeanPoolCrossEncoder`) and trains with a
+listwise softmax loss over (positive, hard negatives) groups
 (see :mod:`rerankers.pairs`). Deterministic for a seed and thread count;
 prints progress; a checkpoint every ``--checkpoint-every`` steps lets an
 interrupted run resume where it stopped. The trained model lands in
-``OUT_DIR/model`` (Hugging Face layout), ready for :mod:`rerankers.export`.
+``OUT_DIR/model`` (BERT in Hugging Face layout + ``score_head.pt``), ready
+for :mod:`rerankers.export`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from rerankers.collections import COLLECTIONS, load_collection
 from rerankers.firststage import HybridRetriever, minilm_dir
@@ -44,6 +46,7 @@ class TrainConfig:
     max_groups: int = 360
     groups_per_step: int = 4
     learning_rate: float = 1e-4
+    head_lr_factor: float = 20.0
     #: Keep the word-piece embeddings as MiniLM learnt them (few pairs would only blur them).
     freeze_embeddings: bool = True
     warmup_fraction: float = 0.1
@@ -68,12 +71,13 @@ def build_groups(config: TrainConfig) -> list[Group]:
     return groups[: config.max_groups]
 
 
-def student(layers: int) -> tuple[object, object]:
-    """The MiniLM encoder cut to ``layers`` layers with a fresh one-logit head, and its tokenizer."""
-    from transformers import AutoTokenizer, BertForSequenceClassification
+def student(layers: int) -> tuple[Any, Any]:
+    """The MiniLM encoder cut to ``layers`` layers with a fresh mean-pooled head, and its tokenizer."""
+    from transformers import AutoTokenizer
 
-    model = BertForSequenceClassification.from_pretrained(str(minilm_dir()), num_labels=1, num_hidden_layers=layers)
-    return model, AutoTokenizer.from_pretrained(str(minilm_dir()))
+    from rerankers.model import MeanPoolCrossEncoder
+
+    return MeanPoolCrossEncoder.from_encoder(minilm_dir(), layers), AutoTokenizer.from_pretrained(str(minilm_dir()))
 
 
 def train(config: TrainConfig, out_dir: Path, *, threads: int = 2, checkpoint_every: int = 50) -> Path:
@@ -97,7 +101,14 @@ def train(config: TrainConfig, out_dir: Path, *, threads: int = 2, checkpoint_ev
     steps = config.epochs * ((len(groups) + config.groups_per_step - 1) // config.groups_per_step)
     if config.freeze_embeddings:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate, weight_decay=0.01)
+    head = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("head")]
+    body = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head")]
+    # The fresh head starts at ~0.02 scale; a faster head lets the body's
+    # gradients through within a short run instead of after it.
+    optimizer = torch.optim.AdamW(
+        [{"params": body, "lr": config.learning_rate}, {"params": head, "lr": config.learning_rate * config.head_lr_factor}],
+        weight_decay=0.01,
+    )
     warmup = max(1, int(steps * config.warmup_fraction))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
@@ -123,7 +134,7 @@ def train(config: TrainConfig, out_dir: Path, *, threads: int = 2, checkpoint_ev
         for group in batch:
             rows += encoder.ids(group.query, [group.positive, *group.negatives])
         inputs = {k: torch.from_numpy(v) for k, v in encoder.pad_batch(rows).items()}
-        logits = model(**inputs).logits.view(len(batch), per_group)
+        logits = model(**inputs).view(len(batch), per_group)
         # Listwise: the positive sits at index 0 of every group.
         loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
         loss.backward()
@@ -144,7 +155,7 @@ def train(config: TrainConfig, out_dir: Path, *, threads: int = 2, checkpoint_ev
                 checkpoint,
             )
     model.eval()
-    model.save_pretrained(str(final))
+    model.save(final)
     hf_tokenizer.save_pretrained(str(final))
     (out_dir / "train_config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
     checkpoint.unlink(missing_ok=True)
