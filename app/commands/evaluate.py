@@ -126,6 +126,7 @@ def run_tune(args: argparse.Namespace, settings: Settings) -> int:
     print(f"in-sample best: {describe_config(best)} = {result.means[result.best]:.4f}; "
           f"{args.folds}-fold out-of-fold = {result.cv.score:.4f}; untuned rrf k=60 = {result.reference_score:.4f}")
     provenance: dict[str, Any] = {
+        "dataset": ",".join(d.name for d in datasets),
         "datasets": [{"name": d.name, "path": str(d.root), "split": d.split, "corpus_sha256": file_digest(d.corpus_path)}
                      for d in datasets],
         "metric": str(metric),

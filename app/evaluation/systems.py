@@ -106,10 +106,16 @@ def run_system(
     progress: bool = True,
 ) -> SystemRun | Unavailable:
     """Search every query; ``size`` documents each (at least the deepest cutoff)."""
-    if system.config.rerank_enabled and reranker is None:
-        return Unavailable(system.name, "no reranker model is installed (rerankers/ stage unavailable)")
+    if system.config.rerank_enabled:
+        if reranker is None:
+            return Unavailable(system.name, "no reranker stage is installed")
+        if getattr(reranker, "model_version", "") == "unavailable":  # rerankers' UnavailableStage
+            return Unavailable(system.name, str(getattr(reranker, "reason", "reranker model unavailable")))
     service = collection.service(reranker)
-    return _search_all(service, collection, system, queries, size, profile, progress)
+    run = _search_all(service, collection, system, queries, size, profile, progress)
+    if system.config.rerank_enabled and queries and run.degraded_queries == len(queries):
+        return Unavailable(system.name, "every answer came back degraded (the reranker never ran)")
+    return run
 
 
 def _search_all(
