@@ -17,8 +17,8 @@ from typing import Mapping
 
 from tqdm import tqdm
 
-from app.api.schemas import load_search_request
 from app.evaluation.collection import IndexedCollection
+from app.evaluation.systems import search_pages
 from app.search_service import LEGS
 
 #: ``{qid: {leg: [(doc_id, raw_score), ...]}}``, each leg best first.
@@ -41,29 +41,21 @@ def leg_runs(collection: IndexedCollection, queries: Mapping[str, str], depth: i
 def fetch_leg_runs(collection: IndexedCollection, queries: Mapping[str, str], depth: int, *, progress: bool = True) -> LegRuns:
     """Run every query once per leg through ``SearchService`` (no cache)."""
     service = collection.service()
-    page = collection.settings.max_page_size
     runs: LegRuns = {}
     for qid, text in tqdm(queries.items(), desc=f"{collection.dataset.name}: legs", unit="q",
                           disable=not progress, leave=False):
         runs[qid] = {}
         for leg in LEGS:
-            hits: list[tuple[str, float]] = []
-            for start in range(0, depth, page):
-                body = {
-                    "query": text,
-                    "from": start,
-                    "size": min(page, depth - start),
-                    "depth": depth,
-                    "legs": {name: name == leg for name in LEGS},
-                    "fusion": {"method": "rrf"},
-                    "rerank": {"enabled": False},
-                    "explain": True,
-                }
-                response = service.search(load_search_request(body, collection.settings), collection.caller)
-                hits.extend((hit["id"], hit["explain"][leg]["raw_score"]) for hit in response["hits"])
-                if start + page >= response["total"]:
-                    break
-            runs[qid][leg] = hits
+            body = {
+                "query": text,
+                "depth": depth,
+                "legs": {name: name == leg for name in LEGS},
+                "fusion": {"method": "rrf"},
+                "rerank": {"enabled": False},
+                "explain": True,
+            }
+            hits, _ = search_pages(service, collection, body, depth)
+            runs[qid][leg] = [(hit["id"], hit["explain"][leg]["raw_score"]) for hit in hits]
     return runs
 
 

@@ -129,21 +129,28 @@ def _search_all(
 ) -> SystemRun:
     rankings: dict[str, list[str]] = {}
     degraded = 0
-    page = collection.settings.max_page_size
     for qid, text in tqdm(queries.items(), desc=f"{collection.dataset.name}: {system.name}", unit="q",
                           disable=not progress, leave=False):
-        body = search_request(system, text, size, profile)
-        ids: list[str] = []
-        # Page like a client would: the API caps one page at max_page_size.
-        for start in range(0, size, page):
-            request = load_search_request({**body, "from": start, "size": min(page, size - start)}, collection.settings)
-            response = service.search(request, collection.caller)
-            ids.extend(hit["id"] for hit in response["hits"])
-            degraded += bool(response["degraded"]) and start == 0
-            if start + page >= response["total"]:
-                break
-        rankings[qid] = ids
+        hits, was_degraded = search_pages(service, collection, search_request(system, text, size, profile), size)
+        rankings[qid] = [hit["id"] for hit in hits]
+        degraded += was_degraded
     return SystemRun(system.name, rankings, degraded)
+
+
+def search_pages(service: SearchService, collection: IndexedCollection, body: Mapping[str, Any],
+                 size: int) -> tuple[list[dict[str, Any]], bool]:
+    """The top ``size`` hits, paged like a client (the API caps a page at ``max_page_size``)."""
+    page = collection.settings.max_page_size
+    hits: list[dict[str, Any]] = []
+    degraded = False
+    for start in range(0, size, page):
+        request = load_search_request({**body, "from": start, "size": min(page, size - start)}, collection.settings)
+        response = service.search(request, collection.caller)
+        hits.extend(response["hits"])
+        degraded = degraded or bool(response["degraded"])
+        if start + page >= response["total"]:
+            break
+    return hits, degraded
 
 
 def parse_systems(text: str | Sequence[str]) -> list[str]:
