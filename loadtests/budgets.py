@@ -16,6 +16,8 @@ from typing import Any, Mapping
 import yaml
 
 _PERCENTILE_KEYS = frozenset({"p50", "p95", "p99"})
+#: Request types may also cap the share of degraded answers (percent, 0 allowed).
+_REQUEST_KEYS = _PERCENTILE_KEYS | {"degraded_pct"}
 
 
 class BudgetFileError(ValueError):
@@ -28,7 +30,7 @@ class Row:
 
     scope: str  # "request" or "stage"
     name: str  # request type, or "type/stage"
-    metric: str  # p50, p95, p99 or errors
+    metric: str  # p50, p95, p99, degraded_pct or errors
     budget: float
     measured: float | None  # None: not measured at all
 
@@ -43,21 +45,22 @@ def load_budgets(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or set(data) - {"requests", "stages"}:
         raise BudgetFileError(f"{path}: top level must hold only 'requests' and 'stages'")
     for name, limits in (data.get("requests") or {}).items():
-        _check_limits(path, f"requests.{name}", limits)
+        _check_limits(path, f"requests.{name}", limits, _REQUEST_KEYS)
     for name, stages in (data.get("stages") or {}).items():
         if not isinstance(stages, dict):
             raise BudgetFileError(f"{path}: stages.{name} must map stage names to limits")
         for stage, limits in stages.items():
-            _check_limits(path, f"stages.{name}.{stage}", limits)
+            _check_limits(path, f"stages.{name}.{stage}", limits, _PERCENTILE_KEYS)
     return data
 
 
-def _check_limits(path: Path, where: str, limits: Any) -> None:
-    if not isinstance(limits, dict) or not limits or set(limits) - _PERCENTILE_KEYS:
-        raise BudgetFileError(f"{path}: {where} must map some of {sorted(_PERCENTILE_KEYS)} to milliseconds")
+def _check_limits(path: Path, where: str, limits: Any, allowed: frozenset[str]) -> None:
+    if not isinstance(limits, dict) or not limits or set(limits) - allowed:
+        raise BudgetFileError(f"{path}: {where} must map some of {sorted(allowed)} to numbers")
     for key, value in limits.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise BudgetFileError(f"{path}: {where}.{key} must be a positive number of milliseconds")
+        zero_ok = key == "degraded_pct" and value == 0
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or (value <= 0 and not zero_ok):
+            raise BudgetFileError(f"{path}: {where}.{key} must be a positive number")
 
 
 def check(budgets: Mapping[str, Any], measured: Mapping[str, Any]) -> list[Row]:
@@ -65,7 +68,9 @@ def check(budgets: Mapping[str, Any], measured: Mapping[str, Any]) -> list[Row]:
     rows: list[Row] = []
     requests = measured.get("requests", {})
     for name, limits in (budgets.get("requests") or {}).items():
-        seen = requests.get(name, {})
+        seen = dict(requests.get(name, {}))
+        if seen.get("count"):
+            seen["degraded_pct"] = 100.0 * seen.get("degraded", 0) / seen["count"]
         for metric, budget in limits.items():
             rows.append(Row("request", name, metric, float(budget), seen.get(metric)))
     for name, stages in (budgets.get("stages") or {}).items():
@@ -86,13 +91,13 @@ def passed(rows: list[Row]) -> bool:
 
 def render_table(rows: list[Row], measured: Mapping[str, Any] | None = None) -> str:
     """A fixed-width table: budget, measured, verdict; then throughput per type."""
-    lines = [f"{'scope':<8} {'name':<28} {'metric':<7} {'budget':>9} {'measured':>9}  result"]
+    lines = [f"{'scope':<8} {'name':<28} {'metric':<12} {'budget':>9} {'measured':>9}  result"]
     lines.append("-" * len(lines[0]))
     for row in rows:
         shown = "-" if row.measured is None else f"{row.measured:.1f}" if row.metric != "errors" else f"{row.measured:.0f}"
         budget = f"{row.budget:.0f}" if row.metric == "errors" else f"{row.budget:.1f}"
         verdict = "ok" if row.ok else ("NOT MEASURED" if row.measured is None else "MISS")
-        lines.append(f"{row.scope:<8} {row.name:<28} {row.metric:<7} {budget:>9} {shown:>9}  {verdict}")
+        lines.append(f"{row.scope:<8} {row.name:<28} {row.metric:<12} {budget:>9} {shown:>9}  {verdict}")
     if measured:
         lines.append("")
         lines.append(f"{'request type':<20} {'count':>7} {'req/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} {'degraded':>9}")

@@ -25,7 +25,7 @@ def measured(p50: float = 9.0, p95: float = 30.0, embed_p95: float = 2.0, failur
 
 def test_the_shipped_budgets_parse_and_cover_the_issue_targets() -> None:
     budgets = load_budgets(PROJECT_ROOT / "loadtests" / "budgets.yaml")
-    assert budgets["requests"]["hybrid"] == {"p50": 15, "p95": 40}
+    assert budgets["requests"]["hybrid"] == {"p50": 15, "p95": 40, "degraded_pct": 0}
     assert budgets["requests"]["hybrid+rerank"]["p95"] == 150
     assert {"embed", "lexical", "vector", "fuse"} <= set(budgets["stages"]["hybrid"])
 
@@ -60,6 +60,15 @@ def test_a_budgeted_figure_that_was_not_measured_fails() -> None:
     assert "NOT MEASURED" in render_table(rows)
 
 
+def test_too_many_degraded_answers_fail() -> None:
+    budgets = {"requests": {"hybrid+rerank": {"p95": 150, "degraded_pct": 10}}}
+    figures = {"requests": {"hybrid+rerank": {"count": 50, "failures": 0, "p95": 20.0, "degraded": 50}}}
+    rows = check(budgets, figures)
+    assert [(r.name, r.metric, r.measured) for r in rows if not r.ok] == [("hybrid+rerank", "degraded_pct", 100.0)]
+    figures["requests"]["hybrid+rerank"]["degraded"] = 5
+    assert passed(check(budgets, figures))
+
+
 def test_errors_of_unbudgeted_request_types_fail_too() -> None:
     figures = measured()
     figures["requests"]["page"] = {"count": 3, "failures": 2, "p50": 1.0}
@@ -68,7 +77,14 @@ def test_errors_of_unbudgeted_request_types_fail_too() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["requests: {hybrid: {p90: 10}}", "requests: {hybrid: {p50: -1}}", "latency: {}", "stages: {hybrid: [1]}"],
+    [
+        "requests: {hybrid: {p90: 10}}",
+        "requests: {hybrid: {p50: -1}}",
+        "requests: {hybrid: {degraded_pct: -1}}",
+        "stages: {hybrid: {embed: {degraded_pct: 0}}}",
+        "latency: {}",
+        "stages: {hybrid: [1]}",
+    ],
 )
 def test_malformed_budget_files_are_rejected(tmp_path: Path, text: str) -> None:
     path = tmp_path / "budgets.yaml"
