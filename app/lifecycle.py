@@ -15,7 +15,6 @@ always return to it.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import random
@@ -434,10 +433,6 @@ class Lifecycle:
         """Search a sample of document titles in the new (and old) index, before the switch."""
         if not verification.ok:
             return  # counts already failed; probing would only add noise
-        if "index" not in inspect.signature(self.backend.run_legs).parameters:
-            verification.skipped = "this backend cannot search an index that is not behind the alias"
-            self._log(f"warning: {verification.skipped}")
-            return
         depth = self.settings.lifecycle_probe_depth
         sample = self._sample_first_chunks(name, self.settings.lifecycle_probe_queries)
         verification.found_old = 0 if previous else None

@@ -103,8 +103,10 @@ class OpenSearchBackend:
         return sorted(name for name in found if self._physical.match(name))
 
     # ------------------------------------------------------------------- reading
-    def run_legs(self, legs: Mapping[str, Leg], access: AccessFilter) -> dict[str, LegResult]:
-        """Every leg in one ``_msearch`` round trip against the alias."""
+    def run_legs(
+        self, legs: Mapping[str, Leg], access: AccessFilter, index: str | None = None
+    ) -> dict[str, LegResult]:
+        """Every leg in one ``_msearch`` round trip against the alias (or ``index``)."""
         names = list(legs)
         bodies = [self._leg_body(legs[name], access) for name in names]
         if not bodies:
@@ -113,7 +115,7 @@ class OpenSearchBackend:
         response = self._call(
             "searching",
             self.client.msearch,
-            body=req.msearch_lines(self.alias, bodies),
+            body=req.msearch_lines(index or self.alias, bodies),
             params={"request_timeout": self.settings.leg_timeout_s},
         )
         wall_ms = (time.perf_counter() - started) * 1000
