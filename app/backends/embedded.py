@@ -558,6 +558,8 @@ class _Snapshot:
         self._meta = {k: np.asarray(v, dtype=np.int64) for k, v in meta_postings.items()}
         self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._masks_lock = threading.Lock()
+        #: tenant code -> (positions, contiguous copy of their vectors), built on first use.
+        self._tenant_blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.text_index = _TextIndex.open(path / "text")
         self.text_index.reload()
         self.searcher = self.text_index.searcher()
@@ -671,13 +673,27 @@ class _Snapshot:
             hits = self._approximate(query, k, mask, fraction)
             if hits is not None:
                 return hits
-        cosines = self.vectors[allowed] @ query
+        # Every filter pins one tenant: score that tenant's contiguous block and keep
+        # the admitted rows. Gathering self.vectors[allowed] instead copied the whole
+        # subset per query (a quarter of a 100k-chunk index: 40 MB, ~3x the time).
+        positions, block = self._tenant_block(self._tenant_codes[access.tenant])
+        keep = mask[positions]
+        cosines = (block @ query)[keep]
+        allowed = positions[keep]
         top = np.argpartition(-cosines, k - 1)[:k] if k < len(cosines) else np.arange(len(cosines))
         top = top[np.lexsort((allowed[top], -cosines[top]))]
         # One conversion to Python numbers, not one per hit (k is depth × 3); float64
         # first so scores equal the scalar arithmetic of _vector_hit bit for bit.
         scores = ((1.0 + cosines[top].astype(np.float64)) / 2.0).tolist()
         return [LegHit(self.chunk_ids[pos], self.doc_ids[pos], score) for pos, score in zip(allowed[top].tolist(), scores)]
+
+    def _tenant_block(self, code: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of one tenant's chunks, ascending, and their vectors side by side."""
+        block = self._tenant_blocks.get(code)
+        if block is None:
+            positions = np.flatnonzero(self._tenants == code)
+            block = self._tenant_blocks.setdefault(code, (positions, np.ascontiguousarray(self.vectors[positions])))
+        return block
 
     def _approximate(self, query: np.ndarray, k: int, mask: np.ndarray, fraction: float) -> list[LegHit] | None:
         """HNSW with over-fetch, then the filter; ``None`` if too few survive."""
