@@ -94,8 +94,14 @@ class EmbeddedBackend:
         if len(legs) == 1:
             ((name, leg),) = legs.items()
             return {name: snapshot.run_leg(name, leg, access)}
-        futures = {name: self._pool.submit(snapshot.run_leg, name, leg, access) for name, leg in legs.items()}
-        return {name: future.result(timeout=self.settings.leg_timeout_s) for name, future in futures.items()}
+        # All legs but the last go to the pool; the last runs in this thread, which
+        # would otherwise only wait: one hand-off fewer per search. Load-tested A/B
+        # (issue 6): higher throughput and lower p95 than pooling both or neither.
+        *pooled, (last, last_leg) = legs.items()
+        futures = {name: self._pool.submit(snapshot.run_leg, name, leg, access) for name, leg in pooled}
+        done = {last: snapshot.run_leg(last, last_leg, access)}
+        done.update({name: future.result(timeout=self.settings.leg_timeout_s) for name, future in futures.items()})
+        return {name: done[name] for name in legs}
 
     def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         return self._current().fetch(chunk_ids)
