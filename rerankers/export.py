@@ -147,8 +147,9 @@ def export_cross_encoder(
             opset_version=OPSET,
             dynamo=False,  # the TorchScript exporter gives a plain graph that quantises cleanly
         )
-        card_variants: dict[str, Any] = {}
-        for variant in variants:
+        checked: dict[str, Any] = {}
+        # fp32 parity is always checked: int8 is quantised from it.
+        for variant in dict.fromkeys(("fp32", *variants)):
             path = tmp / VARIANT_FILES[variant]
             if variant == "int8":
                 quantize_dynamic(str(fp32_path), str(path), weight_type=QuantType.QInt8, per_channel=True)
@@ -163,7 +164,7 @@ def export_cross_encoder(
                 raise ValueError(f"fp32 parity failed: max abs diff {parity['max_abs_diff']:.2e} > {fp32_tolerance:.0e}")
             if variant == "int8" and parity["spearman"] < int8_min_spearman:
                 raise ValueError(f"int8 parity failed: Spearman {parity['spearman']:.3f} < {int8_min_spearman}")
-            card_variants[variant] = {"file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size, "parity": parity}
+            checked[variant] = {"file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size, "parity": parity}
         config = scorer.config
         card = {
             "kind": "cross-encoder",
@@ -175,7 +176,8 @@ def export_cross_encoder(
             "opset": OPSET,
             "inputs": ["input_ids", "attention_mask", "token_type_ids"],
             "output": "score (higher = more relevant)",
-            "variants": card_variants,
+            "variants": {variant: checked[variant] for variant in variants},
+            "fp32_parity": checked["fp32"]["parity"],
             "exported_with": {"torch": torch.__version__, "onnxruntime": ort.__version__},
             **(extra_card or {}),
         }

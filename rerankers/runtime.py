@@ -39,6 +39,9 @@ class PairEncoder:
     """BERT pair inputs ``[CLS] query [SEP] passage [SEP]``, cut on the passage side."""
 
     def __init__(self, tokenizer: Any, max_length: int, query_max_tokens: int = 64) -> None:
+        # Saved tokenizers often pad/truncate to a fixed width; we do both per pair.
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
         self.tokenizer = tokenizer
         self.max_length = max_length
         # A query may not eat the whole window: the passage is what we judge.
