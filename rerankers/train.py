@@ -91,7 +91,8 @@ def train(config: TrainConfig, out_dir: Path, *, threads: int = 2, checkpoint_ev
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     final = out_dir / "model"
-    if (final / "config.json").exists() and json.loads((out_dir / "train_config.json").read_text()) == dataclasses.asdict(config):
+    wanted = json.loads(json.dumps(dataclasses.asdict(config)))  # tuples compare as the JSON lists on disk
+    if (final / "config.json").exists() and json.loads((out_dir / "train_config.json").read_text()) == wanted:
         print(f"[train] {final} already trained with this config", flush=True)
         return final
     out_dir.mkdir(parents=True, exist_ok=True)
