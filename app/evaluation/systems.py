@@ -143,6 +143,7 @@ def search_pages(service: SearchService, collection: IndexedCollection, body: Ma
     page = collection.settings.max_page_size
     hits: list[dict[str, Any]] = []
     degraded = False
+    body = {**body, "query": fit_query(str(body["query"]), collection.settings.max_query_chars)}
     for start in range(0, size, page):
         request = load_search_request({**body, "from": start, "size": min(page, size - start)}, collection.settings)
         response = service.search(request, collection.caller)
@@ -151,6 +152,16 @@ def search_pages(service: SearchService, collection: IndexedCollection, body: Ma
         if start + page >= response["total"]:
             break
     return hits, degraded
+
+
+def fit_query(text: str, limit: int) -> str:
+    """The query cut at a word boundary to the API's length limit (some test collections
+    have paragraph-long queries; a client would have to shorten them the same way)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit + 1)
+    return text[: cut if cut > 0 else limit]
 
 
 def parse_systems(text: str | Sequence[str]) -> list[str]:

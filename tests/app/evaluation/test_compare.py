@@ -29,3 +29,4 @@ def test_randomization_test_detects_consistent_gains_only():
     assert paired_randomization_test(np.zeros(10)) == 1.0
     # Exact for a tiny case: 3 queries, 8 sign patterns, 2 as extreme as observed.
     assert paired_randomization_test(np.array([1.0, 1.0, 1.0]), permutations=20000) == pytest.approx(0.25, abs=0.02)
+
