@@ -14,13 +14,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import statistics
 import time
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
+from app.evaluation.metrics import ndcg
 from app.settings import PROJECT_ROOT, Settings
 from rerankers.collections import COLLECTIONS, Collection, load_collection
 from rerankers.export import export_cross_encoder
@@ -33,11 +35,10 @@ CANDIDATES = 100
 
 
 def ndcg_at_10(ranked: Sequence[str], gains: dict[str, int]) -> float:
-    """trec_eval-style nDCG@10 with the judged grades as gains."""
-    dcg = sum(gains.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
-    ideal = sorted(gains.values(), reverse=True)[:10]
-    best = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-    return dcg / best if best else 0.0
+    """trec_eval-style nDCG@10 with the judged grades as gains (the workbench's metric)."""
+    grades = np.array([[gains.get(d, 0) for d in ranked[:10]]], dtype=np.float64)
+    ideal = np.array([sorted(gains.values(), reverse=True)[:10]], dtype=np.float64)
+    return float(ndcg(grades, ideal, k=10)[0])
 
 
 def reorder(ranked: Sequence[str], scores: Sequence[float]) -> list[str]:
