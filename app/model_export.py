@@ -42,7 +42,6 @@ import argparse
 import contextlib
 import copy
 import dataclasses
-import fcntl
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -60,6 +59,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from app.embedding import CARD_FILE, MODEL_NAME, TOKENIZER_FILE, VARIANT_FILES, sha256_file
+from app.file_lock import file_lock
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ def export_embedding_model(out_dir: Path, *, force: bool = False) -> ModelCard:
     out_dir.mkdir(parents=True, exist_ok=True)
     # Several processes (test sessions, workers' start-up scripts) may export into one folder
     # at once; without the lock their files could interleave into a mixed set.
-    with _locked(out_dir / LOCK_FILE):
+    with file_lock(out_dir / LOCK_FILE):
         if not force:
             existing = _current_card(out_dir, source_hash)  # another process may have just finished
             if existing is not None:
@@ -586,15 +586,6 @@ def _smooth(model: Any, tokenizer: Any) -> None:
                 setattr(layer.get_submodule(parent_name), child, ScaledInput(linear, 1.0 / scale))
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock on ``path`` for the duration of the block."""
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,6 @@ The alias lives in ``<data_dir>/aliases.json`` and is switched with one atomic
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import math
 import os
@@ -36,6 +35,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from app.analysis import ENGLISH, tantivy_analyzer
+from app.file_lock import file_lock
 from app.backends.base import (
     PUBLIC,
     AccessFilter,
@@ -227,7 +227,7 @@ class EmbeddedBackend:
     def switch_alias(self, index: str) -> None:
         self._path(index)
         self.root.mkdir(parents=True, exist_ok=True)
-        with _file_lock(self.root / ".aliases.lock"):
+        with file_lock(self.root / ".aliases.lock"):
             try:
                 aliases = json.loads(self._alias_file.read_text())
             except FileNotFoundError:
@@ -266,7 +266,7 @@ class EmbeddedBackend:
     @contextlib.contextmanager
     def _writer(self, index: str) -> Iterator["_Writer"]:
         path = self._path(index)
-        with _file_lock(path / "write.lock"):
+        with file_lock(path / "write.lock"):
             writer = _Writer(path, self.settings)
             try:
                 writer.repair()
@@ -339,16 +339,6 @@ def _read_info(path: Path, **counts: int) -> IndexInfo:
         created_at=record.get("created_at", ""),
         **counts,
     )
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class _TextIndex:
@@ -432,12 +422,7 @@ class _Writer:
         writer.delete_all_documents()
         for row, *rest in self.db.execute(f"SELECT row, {_CHUNK_COLUMNS} FROM chunks"):
             writer.add_document(_TextIndex.document(_chunk_from_row(rest), row))
-        writer.commit()
-        writer.wait_merging_threads()
-        with self.db:
-            self._set_state("text_generation", generation)
-        self._sync_vectors(generation)
-        self._publish(generation)
+        self._finish(writer, generation)
 
     def replace(self, chunks_by_doc: Mapping[str, Sequence[Chunk]]) -> None:
         for doc_id, chunks in chunks_by_doc.items():
@@ -483,6 +468,10 @@ class _Writer:
             writer.delete_documents_by_term("doc_id", doc_id)
         for row, chunk in rows:
             writer.add_document(_TextIndex.document(chunk, row))
+        self._finish(writer, generation)
+
+    def _finish(self, writer: Any, generation: int) -> None:
+        """Commit the text index, then the vectors, then tell readers."""
         writer.commit()
         writer.wait_merging_threads()
         with self.db:
