@@ -154,8 +154,8 @@ class SearchService:
         # Respond with one page.
         page = ranked[page_from : page_from + size]
         with timings.stage("fetch"):
-            wanted = [snippet_chunk_id(doc) for doc in page if snippet_chunk_id(doc) not in chunks]
-            chunks.update(self._fetch(wanted))
+            shown = [snippet_chunk_id(doc) for doc in page]
+            chunks.update(self._fetch([chunk_id for chunk_id in shown if chunk_id not in chunks]))
         hits = [self._render(doc, chunks, request.get("explain", False)) for doc in page]
         response = {
             "hits": hits,
@@ -179,7 +179,7 @@ class SearchService:
             response,
             starts=timings.starts,
             candidates={name: len(result.hits) for name, result in results.items()},
-            cache_totals=self.encoder.cache_info() if hasattr(self.encoder, "cache_info") else None,
+            cache_totals=self.encoder.cache_info(),
             reranker_version=getattr(self.reranker, "model_version", None),
         )
         return response

@@ -51,9 +51,8 @@ class Settings:
     chunk_overlap_tokens: int = 40
 
     # --- retrieval ------------------------------------------------------------
-    #: BM25 parameters (Lucene defaults).
-    bm25_k1: float = 1.2
-    bm25_b: float = 0.75
+    # BM25 runs with Lucene's defaults (k1 1.2, b 0.75) on both backends: tantivy
+    # fixes them, so they are not settings.
     #: Multiplier on title-field BM25 scores.
     title_boost: float = 2.0
     #: Candidates per leg when a request does not say.

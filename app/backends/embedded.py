@@ -52,7 +52,7 @@ from app.backends.base import (
 )
 from app.settings import Settings
 
-#: tantivy multiplies BM25 by (1 + k1); Lucene ≥ 8 dropped that constant.
+#: tantivy's BM25 (k1 1.2, fixed) is Lucene's times (1 + k1); Lucene ≥ 8 dropped that constant.
 _TANTIVY_BM25_FACTOR = 1.0 + 1.2
 _SCHEMA_VERSION = 1
 

@@ -20,11 +20,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     out = args.out or settings.model_dir
     card = export_embedding_model(Path(out), force=args.force)
-    print(f"embedding model ready in {out}: {card_summary(card)}")
+    print(f"embedding model ready in {out}: parity {card.parity}")
     return 0
-
-
-def card_summary(card: object) -> str:
-    fields = card if isinstance(card, dict) else getattr(card, "__dict__", {})
-    parity = fields.get("parity", "")
-    return f"parity {parity}" if parity else "ok"

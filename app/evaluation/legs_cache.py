@@ -66,7 +66,7 @@ def _cache_key(collection: IndexedCollection, queries: Mapping[str, str], depth:
         "generation": _generation(collection),
         "queries": sorted(queries.items()),
         "depth": depth,
-        "retrieval": [s.bm25_k1, s.bm25_b, s.title_boost, s.hnsw_min_chunks, s.hnsw_ef_search,
+        "retrieval": [s.title_boost, s.hnsw_min_chunks, s.hnsw_ef_search,
                       s.exact_search_max_fraction],
     }
     return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
