@@ -6,7 +6,9 @@ request body cannot name or widen them.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -41,17 +43,37 @@ class TokenVerifier:
             self._key = Path(settings.jwt_public_key_file).read_bytes()
         else:
             raise ValueError(f"unsupported JWT algorithm {settings.jwt_algorithm!r} (HS256 or RS256)")
+        #: token -> (caller, expiry): a caller sends the same token for many requests,
+        #: and decoding one costs more than a whole BM25 leg (issue 6 profile).
+        self._verified: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, authorization: str | None) -> Caller:
         """The caller named by an ``Authorization`` header, or :class:`Unauthorized`."""
         if not authorization:
             raise Unauthorized("missing Authorization header; send 'Authorization: Bearer <token>'")
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Authorization header must be 'Bearer <token>'")
+        with self._lock:
+            known = self._verified.get(token)
+            if known is not None and time.time() < known[1]:
+                self._verified.move_to_end(token)
+                return known[0]
+        caller, expires = self._decode(token)
+        if self.settings.jwt_cache_size > 0:
+            with self._lock:
+                self._verified[token] = (caller, expires)
+                while len(self._verified) > self.settings.jwt_cache_size:
+                    self._verified.popitem(last=False)
+        return caller
+
+    def _decode(self, token: str) -> tuple[Caller, float]:
+        """Verify signature and claims; the caller and when the token stops being valid."""
         try:
             claims = jwt.decode(
-                token.strip(),
+                token,
                 self._key,
                 algorithms=[self.settings.jwt_algorithm],
                 audience=self.settings.jwt_audience,
@@ -70,7 +92,8 @@ class TokenVerifier:
             isinstance(p, str) and 0 < len(p) <= _PRINCIPAL_MAX and p != "*" for p in principals
         ):
             raise Unauthorized("invalid token: claim 'principals' must be a list of principal names")
-        return Caller(subject=str(claims["sub"]), tenant=tenant, principals=frozenset(principals))
+        caller = Caller(subject=str(claims["sub"]), tenant=tenant, principals=frozenset(principals))
+        return caller, float(claims["exp"]) + self.settings.jwt_leeway_s
 
 
 def mint_token(

@@ -28,7 +28,7 @@ from app.backends.base import (
 )
 from app.embedding import Encoder
 from app.errors import InvalidRequest, ModelVersionMismatch, Unavailable
-from app.fusion import FusedHit, LegContribution, fuse
+from app.fusion import FusedHit, LegContribution, fuse, interpolate
 from app.observability.hooks import observe_search
 from app.profiles import FusionConfig, ProfileError, resolve
 from app.rerank import RerankStage
@@ -110,10 +110,12 @@ class SearchService:
         legs: dict[str, Leg] = {}
         per_leg_chunks = config.depth * CHUNKS_PER_DOCUMENT
         if "lexical" in enabled:
-            legs["lexical"] = LexicalLeg(text=request["query"], k=per_leg_chunks)
+            legs["lexical"] = LexicalLeg(text=request["query"], k=per_leg_chunks, max_documents=config.depth)
         if "vector" in enabled:
             with timings.stage("embed"):
-                legs["vector"] = VectorLeg(vector=self.encoder.embed_query(request["query"]), k=per_leg_chunks)
+                legs["vector"] = VectorLeg(
+                    vector=self.encoder.embed_query(request["query"]), k=per_leg_chunks, max_documents=config.depth
+                )
 
         # Run legs concurrently (inside the backend: threads, or one _msearch).
         with timings.stage("retrieve"):
@@ -241,11 +243,8 @@ class SearchService:
         scored = head[: len(outcome.scores)]
         if not scored:
             return ranked, chunks
-        alpha = self.settings.rerank_interpolation
-        final = {
-            doc.fused.doc_id: (1 - alpha) * score + alpha * doc.fused.score
-            for doc, score in zip(scored, outcome.scores)
-        }
+        blended = interpolate(outcome.scores, [doc.fused.score for doc in scored], self.settings.rerank_interpolation)
+        final = {doc.fused.doc_id: score for doc, score in zip(scored, blended)}
         order = sorted(scored, key=lambda d: (-final[d.fused.doc_id], -d.fused.score, d.fused.doc_id))
         reranked = [
             RankedDocument(doc.fused, doc.fused_rank, doc.best_chunk, final[doc.fused.doc_id], rank)

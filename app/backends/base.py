@@ -68,18 +68,26 @@ class AccessFilter:
 
 @dataclass(frozen=True)
 class LexicalLeg:
-    """BM25 over title (boosted) and body."""
+    """BM25 over title (boosted) and body.
+
+    ``k`` chunks are asked for. ``max_documents``, when set, tells the backend
+    the caller keeps only each document's best chunk and the first that many
+    documents; a backend may return just those (fewer hits, same outcome).
+    """
 
     text: str
     k: int
+    max_documents: int | None = None
 
 
 @dataclass(frozen=True)
 class VectorLeg:
-    """k-NN over chunk embeddings; scores are ``(1 + cos) / 2``."""
+    """k-NN over chunk embeddings; scores are ``(1 + cos) / 2``. ``k`` and
+    ``max_documents`` as for :class:`LexicalLeg`."""
 
     vector: np.ndarray
     k: int
+    max_documents: int | None = None
 
 
 Leg = LexicalLeg | VectorLeg

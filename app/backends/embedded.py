@@ -91,9 +91,8 @@ class EmbeddedBackend:
     ) -> dict[str, LegResult]:
         # ``index``: a migration probes the new index before the alias moves to it.
         snapshot = self._current() if index is None or index == self.alias_target() else self._snapshot_of(index)
-        if len(legs) == 1:
-            ((name, leg),) = legs.items()
-            return {name: snapshot.run_leg(name, leg, access)}
+        if len(legs) == 1 or len(snapshot.rows) < self.settings.parallel_legs_min_chunks:
+            return {name: snapshot.run_leg(name, leg, access) for name, leg in legs.items()}
         # All legs but the last go to the pool; the last runs in this thread, which
         # would otherwise only wait: one hand-off fewer per search. Load-tested A/B
         # (issue 6): higher throughput and lower p95 than pooling both or neither.
@@ -533,6 +532,8 @@ class _Snapshot:
         self.doc_ids: list[str] = []
         tenant_codes: dict[str, int] = {}
         tenants = np.empty(len(self.rows), dtype=np.int32)
+        doc_codes: dict[str, int] = {}
+        self._doc_codes = np.empty(len(self.rows), dtype=np.int64)
         acl_postings: dict[str, list[int]] = {}
         meta_postings: dict[tuple[str, str], list[int]] = {}
         for pos, (chunk_id, doc_id, tenant, acl, metadata) in enumerate(
@@ -541,6 +542,7 @@ class _Snapshot:
             self.chunk_ids.append(chunk_id)
             self.doc_ids.append(doc_id)
             tenants[pos] = tenant_codes.setdefault(tenant, len(tenant_codes))
+            self._doc_codes[pos] = doc_codes.setdefault(doc_id, len(doc_codes))
             for principal in json.loads(acl):
                 acl_postings.setdefault(principal, []).append(pos)
             for key, values in json.loads(metadata).items():
@@ -649,23 +651,24 @@ class _Snapshot:
                 (Occur.Must, Q.const_score_query(Q.term_set_query(schema, "meta", [f"{key}={v}" for v in values]), 0.0))
             )
         result = self.searcher.search(Q.boolean_query(clauses), leg.k, count=False)
-        positions = np.searchsorted(self.rows, [self.searcher.doc(address)["row"][0] for _, address in result.hits])
-        return [
-            LegHit(self.chunk_ids[pos], self.doc_ids[pos], float(score) / _TANTIVY_BM25_FACTOR)
-            for (score, _), pos in zip(result.hits, positions)
-        ]
+        # The row comes from its fast (columnar) field in one call: reading stored
+        # documents one by one cost most of this leg at k=300 (issue 6 profile).
+        rows = self.searcher.fast_field_values("row", [address for _, address in result.hits])
+        positions = np.searchsorted(self.rows, rows)
+        scores = np.array([score for score, _ in result.hits], dtype=np.float64) / _TANTIVY_BM25_FACTOR
+        return self._hits(positions, scores, leg.max_documents)
 
     def vector(self, leg: VectorLeg, access: AccessFilter) -> list[LegHit]:
         """k-NN by cosine; exact over the allowed subset unless it is large."""
         mask = self.allowed(access)
-        allowed = np.flatnonzero(mask)
-        k = min(leg.k, len(allowed))
+        admitted = int(np.count_nonzero(mask))
+        k = min(leg.k, admitted)
         if k <= 0:
             return []
         query = np.asarray(leg.vector, dtype=np.float32)
-        fraction = len(allowed) / len(self.rows)
+        fraction = admitted / len(self.rows)
         if self.hnsw is not None and fraction > self.settings.exact_search_max_fraction:
-            hits = self._approximate(query, k, mask, fraction)
+            hits = self._approximate(query, k, mask, fraction, leg.max_documents)
             if hits is not None:
                 return hits
         # Every filter pins one tenant: score that tenant's contiguous block and keep
@@ -677,10 +680,23 @@ class _Snapshot:
         allowed = positions[keep]
         top = np.argpartition(-cosines, k - 1)[:k] if k < len(cosines) else np.arange(len(cosines))
         top = top[np.lexsort((allowed[top], -cosines[top]))]
-        # One conversion to Python numbers, not one per hit (k is depth × 3); float64
-        # first so scores equal the scalar arithmetic of _vector_hit bit for bit.
-        scores = ((1.0 + cosines[top].astype(np.float64)) / 2.0).tolist()
-        return [LegHit(self.chunk_ids[pos], self.doc_ids[pos], score) for pos, score in zip(allowed[top].tolist(), scores)]
+        return self._hits(allowed[top], (1.0 + cosines[top].astype(np.float64)) / 2.0, leg.max_documents)
+
+    def _hits(self, positions: np.ndarray, scores: np.ndarray, max_documents: int | None) -> list[LegHit]:
+        """Hits for ranked chunk positions; with ``max_documents``, each document's
+        first (best) chunk only, and that many documents at most.
+
+        Collapsing here, in numpy, spares the query path building and discarding
+        Python objects for the chunks it would drop anyway (issue 6 profile).
+        """
+        if max_documents is not None and len(positions):
+            _, first = np.unique(self._doc_codes[positions], return_index=True)
+            keep = np.sort(first)[:max_documents]
+            positions, scores = positions[keep], scores[keep]
+        return [
+            LegHit(self.chunk_ids[pos], self.doc_ids[pos], score)
+            for pos, score in zip(positions.tolist(), scores.tolist())
+        ]
 
     def _tenant_block(self, code: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions of one tenant's chunks, ascending, and their vectors side by side."""
@@ -690,7 +706,9 @@ class _Snapshot:
             block = self._tenant_blocks.setdefault(code, (positions, np.ascontiguousarray(self.vectors[positions])))
         return block
 
-    def _approximate(self, query: np.ndarray, k: int, mask: np.ndarray, fraction: float) -> list[LegHit] | None:
+    def _approximate(
+        self, query: np.ndarray, k: int, mask: np.ndarray, fraction: float, max_documents: int | None
+    ) -> list[LegHit] | None:
         """HNSW with over-fetch, then the filter; ``None`` if too few survive."""
         fetch = min(len(self.rows), int(math.ceil(k / fraction * 1.5)) + 10)
         self.hnsw.set_ef(max(self.settings.hnsw_ef_search, fetch))
@@ -699,13 +717,8 @@ class _Snapshot:
         keep = mask[positions]
         if keep.sum() < k:
             return None
-        return [
-            self._vector_hit(int(pos), 1.0 - float(dist))
-            for pos, dist in list(zip(positions[keep], distances[0][keep]))[:k]
-        ]
-
-    def _vector_hit(self, pos: int, cosine: float) -> LegHit:
-        return LegHit(self.chunk_ids[pos], self.doc_ids[pos], (1.0 + cosine) / 2.0)
+        cosines = 1.0 - distances[0][keep][:k].astype(np.float64)
+        return self._hits(positions[keep][:k], (1.0 + cosines) / 2.0, max_documents)
 
     # ----------------------------------------------------------------- fetch
     def fetch(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:

@@ -230,3 +230,31 @@ def test_hnsw_agrees_with_exact_search(tmp_path: Path) -> None:
             assert len(got) == 10 and all(access.admits(chunks[h.doc_id][0]) for h in got)
             overlap.append(len(want & {h.doc_id for h in got}) / 10)
     assert np.mean(overlap) >= 0.95
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    chunks_per_doc=st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=12),
+    k=st.integers(min_value=1, max_value=30),
+    max_documents=st.integers(min_value=1, max_value=12),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_max_documents_keeps_each_documents_best_chunk(tmp_path_factory, chunks_per_doc, k, max_documents, seed) -> None:
+    """Collapsing in the backend equals collapsing the full chunk list afterwards."""
+    rng = np.random.default_rng(seed)
+    backend = new_backend(tmp_path_factory.mktemp("idx"))
+    words = ["alpha", "beta", "gamma", "delta"]
+    backend.replace_documents("docs-v1", {
+        f"d{i}": [make_chunk(f"d{i}", "t", " ".join(rng.choice(words, size=4)), unit(rng), position=p) for p in range(n)]
+        for i, n in enumerate(chunks_per_doc)
+    })
+    access, query = AccessFilter("t1", EVERYONE), unit(rng)
+    for leg, collapsed in (
+        (LexicalLeg("alpha gamma", k), LexicalLeg("alpha gamma", k, max_documents)),
+        (VectorLeg(query, k), VectorLeg(query, k, max_documents)),
+    ):
+        every = backend.run_legs({"leg": leg}, access)["leg"].hits
+        best: dict[str, object] = {}
+        for hit in every:
+            best.setdefault(hit.doc_id, hit)
+        assert backend.run_legs({"leg": collapsed}, access)["leg"].hits == list(best.values())[:max_documents]
