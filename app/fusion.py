@@ -258,3 +258,18 @@ def _ranked(
     ]
     hits.sort(key=lambda h: (-h.score, h.doc_id))
     return hits
+
+
+def interpolate(rerank_scores: Sequence[float], fused_scores: Sequence[float], fused_weight: float) -> list[float]:
+    """``(1 - w) · minmax(rerank) + w · minmax(fused)`` over one reranked head.
+
+    Both are min-max normalised within the head first: cross-encoder logits and
+    fused scores live on unrelated scales, so a raw weighted sum would let
+    whichever is larger decide alone. ``w = 0`` orders by the reranker only.
+    """
+    if not 0.0 <= fused_weight <= 1.0:
+        raise ValueError(f"fused_weight must be in [0, 1], got {fused_weight}")
+    if fused_weight == 0.0:
+        return [float(s) for s in rerank_scores]
+    rerank, fused = normalize(rerank_scores, "min_max"), normalize(fused_scores, "min_max")
+    return [(1.0 - fused_weight) * r + fused_weight * f for r, f in zip(rerank, fused)]

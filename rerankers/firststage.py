@@ -70,14 +70,16 @@ class HybridRetriever:
         builder = tantivy.SchemaBuilder()
         builder.add_text_field("title", tokenizer_name=ENGLISH.name)
         builder.add_text_field("body", tokenizer_name=ENGLISH.name)
-        builder.add_unsigned_field("row", stored=True)
+        builder.add_unsigned_field("row", stored=True, fast=True)
         self.schema = builder.build()
         self.index = tantivy.Index(self.schema)
         self.analyzer = tantivy_analyzer(ENGLISH)
         self.index.register_tokenizer(ENGLISH.name, self.analyzer)
         writer = self.index.writer(heap_size=50_000_000, num_threads=1)
         for row, doc_id in enumerate(self.doc_ids):
-            writer.add_document(tantivy.Document(title=collection.titles[doc_id], body=collection.texts[doc_id], row=row))
+            doc = tantivy.Document(title=collection.titles[doc_id], body=collection.texts[doc_id])
+            doc.add_unsigned("row", row)  # keyword ints are i64; a u64 fast field refuses them
+            writer.add_document(doc)
         writer.commit()
         writer.wait_merging_threads()
         self.index.reload()
@@ -114,7 +116,8 @@ class HybridRetriever:
             should.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, "title", term), self.settings.title_boost)))
             should.append((Occur.Should, Q.term_query(self.schema, "body", term)))
         hits = self.searcher.search(Q.boolean_query(should), k + 1).hits
-        out = [(self.doc_ids[self.searcher.doc(a)["row"][0]], float(s)) for s, a in hits]
+        rows = self.searcher.fast_field_values("row", [a for _, a in hits])
+        out = [(self.doc_ids[row], float(s)) for row, (s, _) in zip(rows, hits)]
         return [(d, s) for d, s in out if d != exclude][:k]
 
     def vector(self, query_vector: np.ndarray, k: int) -> list[tuple[str, float]]:
@@ -124,13 +127,17 @@ class HybridRetriever:
 
     def search_many(self, queries: dict[str, str], k: int = 100, *, lexical_only: bool = False) -> dict[str, list[str]]:
         """Fused (or BM25-only) document ids, best first, per query id."""
-        ids = list(queries)
         if lexical_only:
-            return {qid: [d for d, _ in self.lexical(queries[qid], k)] for qid in ids}
+            return {qid: [d for d, _ in self.lexical(text, k)] for qid, text in queries.items()}
+        return {qid: [d for d, _ in run] for qid, run in self.search_scored(queries, k).items()}
+
+    def search_scored(self, queries: dict[str, str], k: int = 100) -> dict[str, list[tuple[str, float]]]:
+        """Fused ``(document id, RRF score)``, best first, per query id."""
+        ids = list(queries)
         vectors = self.embedder.embed([queries[q] for q in ids])
         out = {}
         for qid, vec in zip(ids, vectors):
             runs = {"lexical": self.lexical(queries[qid], k), "vector": self.vector(vec, k)}
             fused = rrf(runs, rank_constant=self.settings.rrf_rank_constant)
-            out[qid] = [hit.doc_id for hit in fused[:k]]
+            out[qid] = [(hit.doc_id, hit.score) for hit in fused[:k]]
         return out

@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from app.evaluation.metrics import ndcg
+from app.fusion import interpolate
 from app.settings import PROJECT_ROOT, Settings
 from rerankers.collections import COLLECTIONS, Collection, load_collection
 from rerankers.export import export_cross_encoder
@@ -32,6 +33,8 @@ from rerankers.train import TrainConfig, train
 
 WORK_DIR = PROJECT_ROOT / "data" / "rerankers" / "folds"
 CANDIDATES = 100
+#: Interpolation weights of the fused score tried in every fold (0 = rerank score only).
+FUSED_WEIGHTS = (0.0, 0.3, 0.5, 0.7)
 
 
 def ndcg_at_10(ranked: Sequence[str], gains: dict[str, int]) -> float:
@@ -41,38 +44,43 @@ def ndcg_at_10(ranked: Sequence[str], gains: dict[str, int]) -> float:
     return float(ndcg(grades, ideal, k=10)[0])
 
 
-def reorder(ranked: Sequence[str], scores: Sequence[float]) -> list[str]:
-    """The head by rerank score (ties by fused rank), then the untouched tail."""
-    head = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-    return [ranked[i] for i in head] + list(ranked[len(scores) :])
+def reorder(run: Sequence[tuple[str, float]], scores: Sequence[float], fused_weight: float) -> list[str]:
+    """The head by (interpolated) rerank score, ties by fused rank, then the untouched tail."""
+    head = run[: len(scores)]
+    final = interpolate(scores, [score for _, score in head], fused_weight)
+    order = sorted(range(len(head)), key=lambda i: (-final[i], i))
+    return [head[i][0] for i in order] + [doc for doc, _ in run[len(scores) :]]
 
 
-def evaluate(collection: Collection, ranked: dict[str, list[str]], reranker: Reranker, depths: Sequence[int]) -> list[dict]:
-    """Per depth: mean nDCG@10 of hybrid and reranked; rerank latency at the deepest depth.
+def evaluate(
+    collection: Collection, runs: dict[str, list[tuple[str, float]]], reranker: Reranker, depths: Sequence[int],
+    fused_weights: Sequence[float],
+) -> list[dict]:
+    """Per depth and fused weight: mean nDCG@10 of hybrid and reranked; latency at the deepest depth.
 
     Pairs are scored once, at the deepest depth, and shallower depths reorder
     the first ``depth`` of those scores (a pair's score does not depend on its
-    neighbours, up to int8 activation-range noise); this saves re-scoring on
-    starved shared cores, so latency is only measured for the deepest depth.
+    neighbours, up to int8 activation-range noise). Latency here is only a
+    rough figure; ``scripts/bench_rerank.py`` measures it properly.
     """
     deepest = max(depths)
-    hybrid = statistics.fmean(ndcg_at_10(ranked[q], collection.qrels[q]) for q in collection.queries)
-    values: dict[int, list[float]] = {d: [] for d in depths}
+    hybrid = statistics.fmean(ndcg_at_10([d for d, _ in runs[q]], collection.qrels[q]) for q in collection.queries)
+    values: dict[tuple[int, float], list[float]] = {(d, w): [] for d in depths for w in fused_weights}
     times = []
     for qid, query in collection.queries.items():
-        docs = ranked[qid]
+        run = runs[qid]
         began = time.perf_counter()
-        scores = reranker.score(query, [collection.passage(d) for d in docs[:deepest]])
+        scores = reranker.score(query, [collection.passage(d) for d, _ in run[:deepest]])
         times.append((time.perf_counter() - began) * 1000)
-        for depth in depths:
-            values[depth].append(ndcg_at_10(reorder(docs, scores[:depth]), collection.qrels[qid]))
+        for depth, weight in values:
+            values[depth, weight].append(ndcg_at_10(reorder(run, scores[:depth], weight), collection.qrels[qid]))
     times.sort()
     rows = []
-    for depth in depths:
+    for (depth, weight), per_query in values.items():
         timed = depth == deepest
         rows.append({
-            "depth": depth, "queries": len(values[depth]), "ndcg_hybrid": round(hybrid, 4),
-            "ndcg_rerank": round(statistics.fmean(values[depth]), 4), "delta": round(statistics.fmean(values[depth]) - hybrid, 4),
+            "depth": depth, "fused_weight": weight, "queries": len(per_query), "ndcg_hybrid": round(hybrid, 4),
+            "ndcg_rerank": round(statistics.fmean(per_query), 4), "delta": round(statistics.fmean(per_query) - hybrid, 4),
             "p50_ms": round(times[len(times) // 2], 1) if timed else None,
             "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1) if timed else None,
         })
@@ -80,13 +88,13 @@ def evaluate(collection: Collection, ranked: dict[str, list[str]], reranker: Rer
 
 
 def run(configs: Sequence[tuple[int, int]], depths: Sequence[int], base: TrainConfig, threads: int, train_threads: int, out: Path,
-        held_out: Sequence[str] = COLLECTIONS) -> list[dict]:
+        held_out: Sequence[str] = COLLECTIONS, fused_weights: Sequence[float] = FUSED_WEIGHTS) -> list[dict]:
     """The ``held_out`` folds for all ``(layers, max_length)`` configs; appends rows to ``out``."""
     embedder = MiniLMEmbedder()
     results = []
     for held in held_out:
         collection = load_collection(held)
-        ranked = HybridRetriever(collection, embedder).search_many(collection.queries, k=CANDIDATES)
+        runs = HybridRetriever(collection, embedder).search_scored(collection.queries, k=CANDIDATES)
         for layers, max_length in configs:
             config = dataclasses.replace(base, collections=tuple(c for c in COLLECTIONS if c != held), layers=layers, max_length=max_length)
             work = WORK_DIR / f"{held}-L{layers}-len{max_length}-{config.digest()}"
@@ -96,7 +104,7 @@ def run(configs: Sequence[tuple[int, int]], depths: Sequence[int], base: TrainCo
             if not (onnx_dir / "model_card.json").exists():
                 export_cross_encoder(model, onnx_dir, max_length=max_length, variants=("int8",))
             reranker = Reranker(onnx_dir, variant="int8", threads=threads, max_length=max_length)
-            for row in evaluate(collection, ranked, reranker, depths):
+            for row in evaluate(collection, runs, reranker, depths, fused_weights):
                 row = {"held_out": held, "layers": layers, "max_length": max_length, "threads": threads, **row}
                 print(json.dumps(row), flush=True)
                 with open(out, "a") as handle:
@@ -106,19 +114,48 @@ def run(configs: Sequence[tuple[int, int]], depths: Sequence[int], base: TrainCo
 
 
 def table(rows: Sequence[dict]) -> str:
-    """Markdown: one line per fold row, then the mean over folds per config and depth."""
-    lines = ["| held out | layers | max len | depth | nDCG@10 hybrid | + rerank | Δ | rerank p50 ms | p95 ms |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['held_out']} | {r['layers']} | {r['max_length']} | {r['depth']} | {r['ndcg_hybrid']:.4f} | {r['ndcg_rerank']:.4f} | {r['delta']:+.4f} | {r['p50_ms'] or '–'} | {r['p95_ms'] or '–'} |")
-    keys = sorted({(r["layers"], r["max_length"], r["depth"]) for r in rows})
-    for layers, length, depth in keys:
-        group = [r for r in rows if (r["layers"], r["max_length"], r["depth"]) == (layers, length, depth)]
+    """Markdown: one line per fold row, the mean over folds per setting, and the honest pick.
+
+    The pick: for each held-out collection, the fused weight that did best on
+    the *other* folds' held-out queries, reported on this fold's queries — so
+    choosing the weight never looks at the queries it is scored on.
+    """
+    key = lambda r: (r["layers"], r["max_length"], r["depth"], r.get("fused_weight", 0.0))  # noqa: E731
+    lines = ["| held out | layers | max len | depth | fused weight | nDCG@10 hybrid | + rerank | Δ | rerank p50 ms | p95 ms |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["held_out"], *key(r))):
+        lines.append(f"| {r['held_out']} | {r['layers']} | {r['max_length']} | {r['depth']} | {r.get('fused_weight', 0.0)} | "
+                     f"{r['ndcg_hybrid']:.4f} | {r['ndcg_rerank']:.4f} | {r['delta']:+.4f} | {r['p50_ms'] or '–'} | {r['p95_ms'] or '–'} |")
+    for layers, length, depth, weight in sorted({key(r) for r in rows}):
+        group = [r for r in rows if key(r) == (layers, length, depth, weight)]
         lines.append(
-            f"| **mean of {len(group)} folds** | {layers} | {length} | {depth} | {statistics.fmean(r['ndcg_hybrid'] for r in group):.4f} | "
+            f"| **mean of {len(group)} folds** | {layers} | {length} | {depth} | {weight} | {statistics.fmean(r['ndcg_hybrid'] for r in group):.4f} | "
             f"{statistics.fmean(r['ndcg_rerank'] for r in group):.4f} | {statistics.fmean(r['delta'] for r in group):+.4f} | "
             f"{_median([r['p50_ms'] for r in group])} | {_max([r['p95_ms'] for r in group])} |"
         )
+    for layers, length, depth in sorted({key(r)[:3] for r in rows}):
+        picks = held_out_picks([r for r in rows if key(r)[:3] == (layers, length, depth)])
+        if picks:
+            deltas = ", ".join(f"{held} {r['delta']:+.4f} (w={r.get('fused_weight', 0.0)})" for held, r in picks.items())
+            lines.append(f"\n{layers} layers × {length} tokens, depth {depth}: weight picked on the other folds → "
+                         f"mean Δ {statistics.fmean(r['delta'] for r in picks.values()):+.4f} ({deltas})")
     return "\n".join(lines)
+
+
+def held_out_picks(rows: Sequence[dict]) -> dict[str, dict]:
+    """Per held-out collection, its row at the fused weight with the best mean Δ on the other folds."""
+    folds = sorted({r["held_out"] for r in rows})
+    if len(folds) < 2:
+        return {}
+    picks = {}
+    for held in folds:
+        others = [r for r in rows if r["held_out"] != held]
+        weights = sorted({r.get("fused_weight", 0.0) for r in others})
+        best = max(weights, key=lambda w: statistics.fmean(r["delta"] for r in others if r.get("fused_weight", 0.0) == w))
+        mine = [r for r in rows if r["held_out"] == held and r.get("fused_weight", 0.0) == best]
+        if mine:
+            picks[held] = mine[0]
+    return picks
 
 
 def _median(values: Sequence[float | None]) -> float | str:
@@ -137,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--depths", default="10,20,50")
     parser.add_argument("--max-groups", type=int, default=TrainConfig.max_groups)
     parser.add_argument("--title-pairs", type=int, default=TrainConfig.title_pairs)
+    parser.add_argument("--groups-per-step", type=int, default=TrainConfig.groups_per_step)
+    parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     parser.add_argument("--threads", type=int, default=Settings.from_env().onnx_threads, help="onnxruntime threads when timing")
     parser.add_argument("--train-threads", type=int, default=2)
     parser.add_argument("--held-out", default=",".join(COLLECTIONS), help="folds to run (run them as parallel processes if you like)")
@@ -150,7 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(args.train_threads)
         configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        base = TrainConfig(max_groups=args.max_groups, title_pairs=args.title_pairs)
+        base = TrainConfig(max_groups=args.max_groups, title_pairs=args.title_pairs,
+                           groups_per_step=args.groups_per_step, learning_rate=args.learning_rate)
         run(configs, [int(d) for d in args.depths.split(",")], base, args.threads, args.train_threads, args.out, args.held_out.split(","))
     rows = [json.loads(line) for line in open(args.out)]
     print(table(rows))

@@ -2,8 +2,8 @@
 
     python -m rerankers.train OUT_DIR --collections cranfield,cisi,cacm --layers 2 --max-length 128
 
-Keeps the first ``--layers`` transformer layers, adds a mean-pooled linear
-head (:class:`rerankers.model.MeanPoolCrossEncoder`) and trains with a
+Keeps the first ``--layers`` transformer layers, scores by the cosine of
+the mean query and passage token states (:class:`rerankers.model.SegmentCosineCrossEncoder`) and trains with a
 listwise softmax loss over (positive, hard negatives) groups
 (see :mod:`rerankers.pairs`). Deterministic for a seed and thread count;
 prints progress; a checkpoint every ``--checkpoint-every`` steps lets an
@@ -46,7 +46,7 @@ class TrainConfig:
     max_groups: int = 360
     groups_per_step: int = 4
     learning_rate: float = 1e-4
-    head_lr_factor: float = 20.0
+    head_lr_factor: float = 100.0
     #: Keep the word-piece embeddings as MiniLM learnt them (few pairs would only blur them).
     freeze_embeddings: bool = True
     warmup_fraction: float = 0.1
@@ -72,12 +72,12 @@ def build_groups(config: TrainConfig) -> list[Group]:
 
 
 def student(layers: int) -> tuple[Any, Any]:
-    """The MiniLM encoder cut to ``layers`` layers with a fresh mean-pooled head, and its tokenizer."""
+    """The MiniLM encoder cut to ``layers`` layers with a fresh cosine head, and its tokenizer."""
     from transformers import AutoTokenizer
 
-    from rerankers.model import MeanPoolCrossEncoder
+    from rerankers.model import SegmentCosineCrossEncoder
 
-    return MeanPoolCrossEncoder.from_encoder(minilm_dir(), layers), AutoTokenizer.from_pretrained(str(minilm_dir()))
+    return SegmentCosineCrossEncoder.from_encoder(minilm_dir(), layers), AutoTokenizer.from_pretrained(str(minilm_dir()))
 
 
 def train(config: TrainConfig, out_dir: Path, *, threads: int = 2, checkpoint_every: int = 50) -> Path:
@@ -102,10 +102,10 @@ def train(config: TrainConfig, out_dir: Path, *, threads: int = 2, checkpoint_ev
     steps = config.epochs * ((len(groups) + config.groups_per_step - 1) // config.groups_per_step)
     if config.freeze_embeddings:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    head = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("head")]
-    body = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head")]
-    # The fresh head starts at ~0.02 scale; a faster head lets the body's
-    # gradients through within a short run instead of after it.
+    head = [p for n, p in model.named_parameters() if n in ("scale", "bias")]
+    body = [p for n, p in model.named_parameters() if p.requires_grad and n not in ("scale", "bias")]
+    # Adam moves a parameter by about lr per step: the score's scale and bias
+    # (order 10) need far larger steps than the body's weights to move at all.
     optimizer = torch.optim.AdamW(
         [{"params": body, "lr": config.learning_rate}, {"params": head, "lr": config.learning_rate * config.head_lr_factor}],
         weight_decay=0.01,

@@ -84,11 +84,16 @@ class SearchRequestSchema(StrictSchema):
             raise ValidationError("at least one leg must be enabled", "legs")
 
 
+#: One instance for all requests: load() keeps no per-call state, and building a
+#: schema deep-copies its fields (a third of a millisecond per search).
+_SEARCH_REQUEST = SearchRequestSchema()
+
+
 def load_search_request(body: Any, settings: Settings) -> dict[str, Any]:
     """Validate a search body; raises ``ValidationError`` with field messages."""
     if not isinstance(body, dict):
         raise ValidationError({"_schema": ["request body must be a JSON object"]})
-    data = SearchRequestSchema().load(body)
+    data = _SEARCH_REQUEST.load(body)
     data["from"] = data.pop("from_")  # ``from`` is a Python keyword, not a JSON one
     errors: dict[str, list[str]] = {}
     if len(data["query"]) > settings.max_query_chars:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from app.fusion import FusedHit, LegContribution, fuse, linear, normalize, rrf
+from app.fusion import FusedHit, LegContribution, fuse, interpolate, linear, normalize, rrf
 
 NORMS = ["min_max", "z_score", "l2"]
 
@@ -402,3 +402,27 @@ def test_ranx_min_max_constant_leg_convention_differs():
     assert theirs["q"]["x"] == pytest.approx(0.0 + 1.0)
     assert ours["x"].score == pytest.approx(1.0 + 1.0)
     assert theirs["q"]["y"] == pytest.approx(ours["y"].score)
+
+
+# --- rerank interpolation ----------------------------------------------------------
+
+
+@given(pairs=st.lists(st.tuples(st.floats(-50, 50), st.floats(0, 1)), min_size=1, max_size=30), weight=st.floats(0, 1))
+def test_interpolation_is_a_convex_mix_of_normalised_scores(pairs, weight) -> None:
+    rerank, fused = [r for r, _ in pairs], [f for _, f in pairs]
+    mixed = interpolate(rerank, fused, weight)
+    assert len(mixed) == len(pairs)
+    if weight == 0:
+        assert mixed == rerank
+        return
+    for value, r, f in zip(mixed, normalize(rerank, "min_max"), normalize(fused, "min_max")):
+        assert min(r, f) - 1e-12 <= value <= max(r, f) + 1e-12
+
+
+def test_interpolation_ends_follow_one_score_and_scales_do_not_matter() -> None:
+    rerank, fused = [4.0, -2.0, 9.0], [0.030, 0.032, 0.016]  # logits vs RRF scores
+    assert sorted(range(3), key=lambda i: -interpolate(rerank, fused, 0.0)[i]) == [2, 0, 1]
+    assert sorted(range(3), key=lambda i: -interpolate(rerank, fused, 1.0)[i]) == [1, 0, 2]
+    assert interpolate(rerank, fused, 0.5) == interpolate([x * 1000 for x in rerank], fused, 0.5)
+    with pytest.raises(ValueError, match="fused_weight"):
+        interpolate(rerank, fused, 1.5)

@@ -42,3 +42,31 @@ def test_failed_parity_fails_the_export_and_writes_nothing(tiny_model: Path, tmp
     with pytest.raises(ValueError, match="parity"):
         export_cross_encoder(tiny_model, out, max_length=64, fp32_tolerance=-1.0)
     assert not out.exists()
+
+
+def test_our_cosine_cross_encoder_exports_and_scores_like_pytorch(tiny_model: Path, tmp_path: Path) -> None:
+    """The trained-model path: SegmentCosineCrossEncoder saved, reloaded, exported, served."""
+    import torch
+    from transformers import AutoTokenizer, BertModel
+
+    from rerankers.model import SegmentCosineCrossEncoder, load_scorer
+
+    torch.manual_seed(1)
+    model = SegmentCosineCrossEncoder(BertModel.from_pretrained(str(tiny_model), add_pooling_layer=False), scale=7.0)
+    with torch.no_grad():
+        model.bias.fill_(0.25)
+    saved = tmp_path / "trained"
+    model.save(saved)
+    AutoTokenizer.from_pretrained(str(tiny_model)).save_pretrained(str(saved))
+    reloaded = load_scorer(saved)
+    assert isinstance(reloaded, SegmentCosineCrossEncoder) and reloaded.scale.item() == 7.0
+
+    out = tmp_path / "onnx"
+    export_cross_encoder(saved, out, max_length=64, variants=("fp32",))
+    reranker = Reranker(out, variant="fp32", max_length=64, batch_size=2)
+    rows = reranker.encode("wing lift", ["lift on a wing", "sorting algorithms", "a much longer passage " * 8])
+    with torch.no_grad():
+        want = [reloaded(**{k: torch.from_numpy(v) for k, v in reranker.encoder.pad_batch([row]).items()}).item() for row in rows]
+    got = reranker.score_rows(rows)
+    assert np.max(np.abs(np.array(got) - np.array(want))) < 1e-4
+    assert all(-7.0 + 0.25 - 1e-4 <= s <= 7.0 + 0.25 + 1e-4 for s in got)  # scale · cosine + bias

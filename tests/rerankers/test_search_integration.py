@@ -48,3 +48,22 @@ def test_missing_model_keeps_fused_order_and_flags(settings: Settings, encoder, 
     assert answer["degraded"] == ["rerank"]
     assert [h["id"] for h in answer["hits"]] == [h["id"] for h in plain["hits"]]
     assert all("rerank" not in h["explain"] for h in answer["hits"])
+
+
+def test_interpolation_weight_moves_the_order_from_reranker_to_fusion(settings: Settings, encoder) -> None:
+    base = settings.replace(rerank_enabled=True, rerank_budget_ms=60_000)
+    backend = EmbeddedBackend(base)
+    docs = [Document(id=i, title=t, body=b, tenant="t1", acl=("*",)) for i, t, b in DOCS]
+    ingest_documents(docs, backend, encoder, base)
+    caller = Caller(subject="test", tenant="t1", principals=frozenset({"user:test"}))
+    request = {"query": "virus spreading in winter", "size": 4, "explain": True}
+
+    def answer(weight: float) -> list[dict]:
+        tuned = base.replace(rerank_interpolation=weight)
+        return SearchService(tuned, backend, encoder, load_rerank_stage(tuned)).search(request, caller)["hits"]
+
+    by_fusion, by_reranker = answer(1.0), answer(0.0)
+    assert [h["explain"]["fused_rank"] for h in by_fusion] == [1, 2, 3, 4]
+    rerank_scores = [h["explain"]["rerank"]["score"] for h in by_reranker]
+    assert rerank_scores == sorted(rerank_scores, reverse=True)
+    assert all(0.0 <= h["score"] <= 1.0 for h in answer(0.5))  # both sides min-max normalised
