@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -548,7 +548,9 @@ class _Snapshot:
             for key, values in json.loads(metadata).items():
                 for value in values:
                     meta_postings.setdefault((key, value), []).append(pos)
-        self.info = _read_info(path, chunks=len(self.rows), documents=len(set(self.doc_ids)))
+        self.info = _read_info(path, chunks=len(self.rows), documents=len(doc_codes))
+        #: Chunks per document, rounded up: how deep a leg must go for N documents.
+        self._chunks_per_document = max(1, math.ceil(len(self.rows) / max(1, len(doc_codes))))
         self._tenant_codes = tenant_codes
         self._tenants = tenants
         self._acl = {k: np.asarray(v, dtype=np.int64) for k, v in acl_postings.items()}
@@ -650,27 +652,34 @@ class _Snapshot:
             clauses.append(
                 (Occur.Must, Q.const_score_query(Q.term_set_query(schema, "meta", [f"{key}={v}" for v in values]), 0.0))
             )
-        result = self.searcher.search(Q.boolean_query(clauses), leg.k, count=False)
-        # The row comes from its fast (columnar) field in one call: reading stored
-        # documents one by one cost most of this leg at k=300 (issue 6 profile).
-        rows = self.searcher.fast_field_values("row", [address for _, address in result.hits])
-        positions = np.searchsorted(self.rows, rows)
-        scores = np.array([score for score, _ in result.hits], dtype=np.float64) / _TANTIVY_BM25_FACTOR
-        return self._hits(positions, scores, leg.max_documents)
+        query = Q.boolean_query(clauses)
+
+        def top(k: int) -> tuple[np.ndarray, np.ndarray]:
+            hits = self.searcher.search(query, k, count=False).hits
+            # The row comes from its fast (columnar) field in one call: reading stored
+            # documents one by one cost most of this leg at k=300 (issue 6 profile).
+            rows = self.searcher.fast_field_values("row", [address for _, address in hits])
+            scores = np.array([score for score, _ in hits], dtype=np.float64) / _TANTIVY_BM25_FACTOR
+            return np.searchsorted(self.rows, rows), scores
+
+        return self._ranked_hits(leg, top)
 
     def vector(self, leg: VectorLeg, access: AccessFilter) -> list[LegHit]:
         """k-NN by cosine; exact over the allowed subset unless it is large."""
         mask = self.allowed(access)
         admitted = int(np.count_nonzero(mask))
-        k = min(leg.k, admitted)
-        if k <= 0:
+        if min(leg.k, admitted) <= 0:
             return []
         query = np.asarray(leg.vector, dtype=np.float32)
         fraction = admitted / len(self.rows)
         if self.hnsw is not None and fraction > self.settings.exact_search_max_fraction:
-            hits = self._approximate(query, k, mask, fraction, leg.max_documents)
+            hits = self._ranked_hits(leg, lambda k: self._approximate(query, min(k, admitted), mask, fraction))
             if hits is not None:
                 return hits
+        return self._ranked_hits(leg, lambda k: self._exact(query, min(k, admitted), mask, access))
+
+    def _exact(self, query: np.ndarray, k: int, mask: np.ndarray, access: AccessFilter) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` admitted chunk positions by cosine, and their ``(1 + cos) / 2`` scores."""
         # Every filter pins one tenant: score that tenant's contiguous block and keep
         # the admitted rows. Gathering self.vectors[allowed] instead copied the whole
         # subset per query (a quarter of a 100k-chunk index: 40 MB, ~3x the time).
@@ -680,7 +689,29 @@ class _Snapshot:
         allowed = positions[keep]
         top = np.argpartition(-cosines, k - 1)[:k] if k < len(cosines) else np.arange(len(cosines))
         top = top[np.lexsort((allowed[top], -cosines[top]))]
-        return self._hits(allowed[top], (1.0 + cosines[top].astype(np.float64)) / 2.0, leg.max_documents)
+        return allowed[top], (1.0 + cosines[top].astype(np.float64)) / 2.0
+
+    def _ranked_hits(
+        self, leg: Leg, top: Callable[[int], tuple[np.ndarray, np.ndarray] | None]
+    ) -> list[LegHit] | None:
+        """Hits from ``top(k)`` (ranked chunk positions and scores, or ``None``).
+
+        With ``leg.max_documents`` a first pass asks for only as many chunks as
+        that many documents have on average in this index (100 rather than 300 on
+        a one-chunk-per-document index); only if those hold too few distinct
+        documents does a second pass ask for ``leg.k``. The answer is the same as
+        collapsing ``top(leg.k)``: the first documents of a ranking are the first
+        documents of any longer ranking that begins with it.
+        """
+        k = leg.k if leg.max_documents is None else min(leg.k, leg.max_documents * self._chunks_per_document)
+        ranked = top(k)
+        if ranked is None:
+            return None
+        hits = self._hits(*ranked, leg.max_documents)
+        if k < leg.k and len(ranked[0]) == k and len(hits) < (leg.max_documents or 0):
+            ranked = top(leg.k)
+            return None if ranked is None else self._hits(*ranked, leg.max_documents)
+        return hits
 
     def _hits(self, positions: np.ndarray, scores: np.ndarray, max_documents: int | None) -> list[LegHit]:
         """Hits for ranked chunk positions; with ``max_documents``, each document's
@@ -706,10 +737,8 @@ class _Snapshot:
             block = self._tenant_blocks.setdefault(code, (positions, np.ascontiguousarray(self.vectors[positions])))
         return block
 
-    def _approximate(
-        self, query: np.ndarray, k: int, mask: np.ndarray, fraction: float, max_documents: int | None
-    ) -> list[LegHit] | None:
-        """HNSW with over-fetch, then the filter; ``None`` if too few survive."""
+    def _approximate(self, query: np.ndarray, k: int, mask: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """HNSW with over-fetch, then the filter; ``None`` if fewer than ``k`` survive."""
         fetch = min(len(self.rows), int(math.ceil(k / fraction * 1.5)) + 10)
         self.hnsw.set_ef(max(self.settings.hnsw_ef_search, fetch))
         labels, distances = self.hnsw.knn_query(query, k=fetch)
@@ -718,7 +747,7 @@ class _Snapshot:
         if keep.sum() < k:
             return None
         cosines = 1.0 - distances[0][keep][:k].astype(np.float64)
-        return self._hits(positions[keep][:k], (1.0 + cosines) / 2.0, max_documents)
+        return positions[keep][:k], (1.0 + cosines) / 2.0
 
     # ----------------------------------------------------------------- fetch
     def fetch(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:

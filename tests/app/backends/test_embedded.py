@@ -258,3 +258,14 @@ def test_max_documents_keeps_each_documents_best_chunk(tmp_path_factory, chunks_
         for hit in every:
             best.setdefault(hit.doc_id, hit)
         assert backend.run_legs({"leg": collapsed}, access)["leg"].hits == list(best.values())[:max_documents]
+
+
+def test_a_document_with_many_top_chunks_does_not_crowd_out_the_others(tmp_path: Path) -> None:
+    """The first, shallow pass finds one document only; the second pass must find the rest."""
+    rng = np.random.default_rng(11)
+    backend = new_backend(tmp_path)
+    crowd = [make_chunk("crowd", "t", "alpha alpha alpha alpha", unit(rng), position=p) for p in range(10)]
+    others = {f"d{i}": [make_chunk(f"d{i}", "t", f"alpha and other words number {i}", unit(rng))] for i in range(5)}
+    backend.replace_documents("docs-v1", {"crowd": crowd, **others})
+    hits = backend.run_legs({"lexical": LexicalLeg("alpha", 100, max_documents=3)}, AccessFilter("t1", EVERYONE))["lexical"].hits
+    assert len(hits) == 3 and hits[0].doc_id == "crowd" and len({h.doc_id for h in hits}) == 3
