@@ -70,8 +70,11 @@ class RankedDocument:
     fused: FusedHit
     fused_rank: int
     best_chunk: dict[str, LegHit]
+    #: The score the reranked head is ordered by (interpolated when so configured).
     rerank_score: float | None = None
     rerank_rank: int | None = None
+    #: The cross-encoder's own score, before interpolation.
+    model_score: float | None = None
 
 
 class SearchService:
@@ -245,9 +248,10 @@ class SearchService:
             return ranked, chunks
         blended = interpolate(outcome.scores, [doc.fused.score for doc in scored], self.settings.rerank_interpolation)
         final = {doc.fused.doc_id: score for doc, score in zip(scored, blended)}
+        model = {doc.fused.doc_id: score for doc, score in zip(scored, outcome.scores)}
         order = sorted(scored, key=lambda d: (-final[d.fused.doc_id], -d.fused.score, d.fused.doc_id))
         reranked = [
-            RankedDocument(doc.fused, doc.fused_rank, doc.best_chunk, final[doc.fused.doc_id], rank)
+            RankedDocument(doc.fused, doc.fused_rank, doc.best_chunk, final[doc.fused.doc_id], rank, model[doc.fused.doc_id])
             for rank, doc in enumerate(order, start=1)
         ]
         return reranked + ranked[len(scored) :], chunks
@@ -275,7 +279,7 @@ class SearchService:
             details["fused_score"] = doc.fused.score
             details["fused_rank"] = doc.fused_rank
             if doc.rerank_score is not None:
-                details["rerank"] = {"score": doc.rerank_score, "rank": doc.rerank_rank}
+                details["rerank"] = {"score": doc.rerank_score, "rank": doc.rerank_rank, "model_score": doc.model_score}
             hit["explain"] = details
         return hit
 

@@ -118,8 +118,9 @@ class LegExplainSchema(Schema):
 
 
 class RerankExplainSchema(Schema):
-    score = fields.Float()
+    score = fields.Float(metadata={"description": "what the reranked head is ordered by (interpolated with the fused score when configured)"})
     rank = fields.Integer()
+    model_score = fields.Float(metadata={"description": "the cross-encoder's own score"})
 
 
 class ExplainSchema(Schema):

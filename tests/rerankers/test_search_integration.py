@@ -64,6 +64,9 @@ def test_interpolation_weight_moves_the_order_from_reranker_to_fusion(settings: 
 
     by_fusion, by_reranker = answer(1.0), answer(0.0)
     assert [h["explain"]["fused_rank"] for h in by_fusion] == [1, 2, 3, 4]
-    rerank_scores = [h["explain"]["rerank"]["score"] for h in by_reranker]
+    rerank_scores = [h["explain"]["rerank"]["model_score"] for h in by_reranker]
     assert rerank_scores == sorted(rerank_scores, reverse=True)
-    assert all(0.0 <= h["score"] <= 1.0 for h in answer(0.5))  # both sides min-max normalised
+    assert [h["explain"]["rerank"]["score"] for h in by_reranker] == rerank_scores
+    blended = answer(0.5)
+    assert all(0.0 <= h["score"] <= 1.0 for h in blended)  # both sides min-max normalised
+    assert sorted(h["explain"]["rerank"]["model_score"] for h in blended) == sorted(rerank_scores)
