@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, Mapping, Sequence, get_args
+from typing import Literal, Mapping, NamedTuple, Sequence, get_args
 
 Normalization = Literal["min_max", "z_score", "l2"]
 FusionMethod = Literal["rrf", "linear"]
@@ -33,9 +33,8 @@ NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
 METHODS: tuple[str, ...] = get_args(FusionMethod)
 
 
-@dataclass(frozen=True)
-class LegContribution:
-    """What one leg said about one document."""
+class LegContribution(NamedTuple):
+    """What one leg said about one document (a named tuple: hundreds are built per search)."""
 
     raw_score: float
     #: The leg-normalised score (before weighting); ``None`` for RRF.

@@ -144,9 +144,11 @@ class SearchService:
                     rank_constant=config.rank_constant,
                 )
             )
+        # Only the head can be reranked or shown: build those documents, count the rest.
+        head = max(page_from + size, config.rerank_depth if config.rerank_enabled else 0)
         ranked = [
             RankedDocument(hit, rank, {leg: best_chunk[leg][hit.doc_id] for leg in hit.legs})
-            for rank, hit in enumerate(fused, start=1)
+            for rank, hit in enumerate(fused[:head], start=1)
         ]
 
         # Rerank the head of the fused list.
@@ -164,7 +166,7 @@ class SearchService:
         hits = [self._render(doc, chunks, request.get("explain", False)) for doc in page]
         response = {
             "hits": hits,
-            "total": len(ranked),
+            "total": len(fused),
             "from": page_from,
             "size": size,
             "index": index.name,

@@ -8,7 +8,7 @@ applied *inside* each leg, before top-k.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Protocol, Sequence
+from typing import Iterable, Mapping, NamedTuple, Protocol, Sequence
 
 import numpy as np
 
@@ -93,8 +93,9 @@ class VectorLeg:
 Leg = LexicalLeg | VectorLeg
 
 
-@dataclass(frozen=True)
-class LegHit:
+class LegHit(NamedTuple):
+    """One chunk a leg found (a named tuple: hundreds are built per search)."""
+
     chunk_id: str
     doc_id: str
     score: float
