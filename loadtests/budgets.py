@@ -54,6 +54,14 @@ def load_budgets(path: Path) -> dict[str, Any]:
     return data
 
 
+def without_request_type(budgets: Mapping[str, Any], request_type: str) -> dict[str, Any]:
+    """``budgets`` minus one request type's request and stage budgets."""
+    return {
+        section: {name: limits for name, limits in (entries or {}).items() if name != request_type}
+        for section, entries in budgets.items()
+    }
+
+
 def _check_limits(path: Path, where: str, limits: Any, allowed: frozenset[str]) -> None:
     if not isinstance(limits, dict) or not limits or set(limits) - allowed:
         raise BudgetFileError(f"{path}: {where} must map some of {sorted(allowed)} to numbers")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import PROJECT_ROOT
-from loadtests.budgets import BudgetFileError, check, load_budgets, passed, render_table
+from loadtests.budgets import BudgetFileError, check, load_budgets, passed, render_table, without_request_type
 from loadtests.stats import percentile, summarize
 
 BUDGETS = {
@@ -98,3 +98,15 @@ def test_percentiles_are_nearest_rank() -> None:
     assert percentile(samples, 50) == 50.0 and percentile(samples, 95) == 95.0 and percentile([3.0], 99) == 3.0
     summary = summarize(reversed(samples), failures=1, seconds=10.0)
     assert summary["p50"] == 50.0 and summary["rps"] == 10.0 and summary["failures"] == 1
+
+
+def test_a_request_type_not_run_drops_out_of_the_check_but_a_run_one_still_counts() -> None:
+    budgets = {
+        "requests": {**BUDGETS["requests"], "hybrid+rerank": {"p95": 150}},
+        "stages": {**BUDGETS["stages"], "hybrid+rerank": {"rerank": {"p95": 120}}},
+    }
+    assert not passed(check(budgets, measured()))  # hybrid+rerank budgeted but never measured
+    trimmed = without_request_type(budgets, "hybrid+rerank")
+    assert trimmed == BUDGETS
+    assert passed(check(trimmed, measured()))
+    assert not passed(check(trimmed, measured(p50=16.0)))
