@@ -197,10 +197,6 @@ class Encoder:
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
 
 
-#: Earlier name, kept for callers that construct the encoder directly.
-OnnxEncoder = Encoder
-
-
 def read_model_card(model_dir: Path) -> dict[str, Any]:
     """The export's ``model_card.json`` as a dict; ModelNotFoundError when absent."""
     model_dir = Path(model_dir)

@@ -11,7 +11,6 @@ part of the export and fails it when off.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from app.embedding import sha256_file
 
 OPSET = 17
 VARIANT_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
@@ -81,14 +82,6 @@ def encode_pairs(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: i
     from rerankers.runtime import PairEncoder
 
     return PairEncoder(tokenizer, max_length).batch(pairs)
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def spearman(a: Sequence[float], b: Sequence[float]) -> float:
@@ -164,7 +157,7 @@ def export_cross_encoder(
                 raise ValueError(f"fp32 parity failed: max abs diff {parity['max_abs_diff']:.2e} > {fp32_tolerance:.0e}")
             if variant == "int8" and parity["spearman"] < int8_min_spearman:
                 raise ValueError(f"int8 parity failed: Spearman {parity['spearman']:.3f} < {int8_min_spearman}")
-            checked[variant] = {"file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size, "parity": parity}
+            checked[variant] = {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size, "parity": parity}
         config = scorer.config
         card = {
             "kind": "cross-encoder",

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rerankers.export import export_cross_encoder, sha256
+from app.embedding import sha256_file
+from rerankers.export import export_cross_encoder
 from rerankers.runtime import Reranker
 
 
@@ -17,7 +18,7 @@ def test_export_writes_both_variants_with_a_card(tiny_onnx: Path) -> None:
     assert card["max_length"] == 64 and card["opset"] >= 13 and card["layers"] == 2
     for variant in ("fp32", "int8"):
         entry = card["variants"][variant]
-        assert entry["sha256"] == sha256(tiny_onnx / entry["file"])
+        assert entry["sha256"] == sha256_file(tiny_onnx / entry["file"])
         assert {"max_abs_diff", "spearman", "pairs"} <= set(entry["parity"])
     assert card["variants"]["fp32"]["parity"]["max_abs_diff"] < 1e-4
     assert (tiny_onnx / "tokenizer.json").is_file()
