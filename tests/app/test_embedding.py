@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ import pytest
 
 from app.embedding import Encoder, ModelIntegrityError, ModelNotFoundError, load_encoder, sha256_file
 from app.model_export import export_embedding_model
-from app.settings import PROJECT_ROOT
+from fresh_imports import modules_loaded_by
 
 pytestmark = pytest.mark.slow  # needs the exported model (one export per session)
 
@@ -152,13 +150,8 @@ def test_threads_come_from_the_caller(exported_dir: Path) -> None:
 
 
 def test_runtime_does_not_import_torch(exported_dir: Path) -> None:
-    code = (
-        "import sys; from app.embedding import load_encoder; "
-        f"load_encoder({str(exported_dir)!r}).embed_query('hello'); "
-        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    embed = f"from app.embedding import load_encoder; load_encoder({str(exported_dir)!r}).embed_query('hello')"
+    assert modules_loaded_by(embed, ("torch", "transformers")) == []
 
 
 def test_missing_model_dir_names_the_path(tmp_path: Path) -> None:

@@ -6,8 +6,6 @@ import importlib.metadata
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from app.model_export import (
     read_card,
     source_dir,
 )
-from app.settings import PROJECT_ROOT
+from fresh_imports import modules_loaded_by
 
 pytestmark = pytest.mark.slow  # the first test pays for one export (about a minute on 2 shared cores)
 
@@ -154,13 +152,8 @@ def test_second_export_is_a_no_op(exported_dir: Path) -> None:
 
 
 def test_up_to_date_check_does_not_import_torch(exported_dir: Path) -> None:
-    code = (
-        "import sys; from app.model_export import export_embedding_model; "
-        f"export_embedding_model({str(exported_dir)!r}); "
-        "print(sorted(m for m in ('torch', 'transformers', 'onnxruntime') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    check = f"from app.model_export import export_embedding_model; export_embedding_model({str(exported_dir)!r})"
+    assert modules_loaded_by(check, ("torch", "transformers", "onnxruntime")) == []
 
 
 def test_a_changed_file_or_recipe_means_export_again(exported_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
