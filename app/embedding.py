@@ -46,6 +46,11 @@ def normalise_query(text: str) -> str:
     return " ".join(text.split())
 
 
+def model_version(model: str, variant: str, onnx_sha256: str) -> str:
+    """``all-MiniLM-L6-v2:<variant>:<onnx sha256[:12]>``: what every index records it was built with."""
+    return f"{model}:{variant}:{onnx_sha256[:12]}"
+
+
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
     with open(path, "rb") as handle:
@@ -234,7 +239,7 @@ def load_encoder(model_dir: Path, variant: str = "int8", threads: int = 1, cache
     return Encoder(
         onnx_path,
         tokenizer_path,
-        model_version=f"{card.get('model', MODEL_NAME)}:{variant}:{digest[:12]}",
+        model_version=model_version(card.get("model", MODEL_NAME), variant, digest),
         threads=threads,
         max_length=int(card["max_seq_length"]),
         dimension=int(card["dimension"]),

@@ -58,7 +58,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from app.embedding import CARD_FILE, MODEL_NAME, TOKENIZER_FILE, VARIANT_FILES, sha256_file
+from app.embedding import CARD_FILE, MODEL_NAME, TOKENIZER_FILE, VARIANT_FILES, model_version, sha256_file
 from app.file_lock import file_lock
 
 log = logging.getLogger(__name__)
@@ -212,8 +212,8 @@ class ModelCard:
     tools: dict[str, str] = field(default_factory=dict)
 
     def model_version(self, variant: str) -> str:
-        """``all-MiniLM-L6-v2:<variant>:<onnx sha256[:12]>``, as stored with every index."""
-        return f"{self.model}:{variant}:{self.files[variant][:12]}"
+        """The version the service reports and every index records for ``variant``."""
+        return model_version(self.model, variant, self.files[variant])
 
     def to_dict(self) -> dict[str, Any]:
         """The card as JSON-ready data."""
