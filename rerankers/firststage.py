@@ -125,12 +125,6 @@ class HybridRetriever:
         top = np.argsort(-cosines, kind="stable")[:k]
         return [(self.doc_ids[i], float(cosines[i])) for i in top]
 
-    def search_many(self, queries: dict[str, str], k: int = 100, *, lexical_only: bool = False) -> dict[str, list[str]]:
-        """Fused (or BM25-only) document ids, best first, per query id."""
-        if lexical_only:
-            return {qid: [d for d, _ in self.lexical(text, k)] for qid, text in queries.items()}
-        return {qid: [d for d, _ in run] for qid, run in self.search_scored(queries, k).items()}
-
     def search_scored(self, queries: dict[str, str], k: int = 100) -> dict[str, list[tuple[str, float]]]:
         """Fused ``(document id, RRF score)``, best first, per query id."""
         ids = list(queries)

@@ -45,7 +45,7 @@ def judged_groups(
     embedding (minutes on shared cores); its unjudged top hits are the hard,
     lexically close negatives a reranker must learn to push down.
     """
-    ranked = retriever.search_many(collection.queries, k=mine_depth, lexical_only=True)
+    ranked = {qid: [d for d, _ in retriever.lexical(text, mine_depth)] for qid, text in collection.queries.items()}
     groups = []
     for qid in sorted(collection.queries):
         relevant = collection.qrels[qid]
