@@ -120,11 +120,11 @@ def table(rows: Sequence[dict]) -> str:
     the *other* folds' held-out queries, reported on this fold's queries — so
     choosing the weight never looks at the queries it is scored on.
     """
-    key = lambda r: (r["layers"], r["max_length"], r["depth"], r.get("fused_weight", 0.0))  # noqa: E731
+    key = lambda r: (r["layers"], r["max_length"], r["depth"], _weight(r))  # noqa: E731
     lines = ["| held out | layers | max len | depth | fused weight | nDCG@10 hybrid | + rerank | Δ | rerank p50 ms | p95 ms |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["held_out"], *key(r))):
-        lines.append(f"| {r['held_out']} | {r['layers']} | {r['max_length']} | {r['depth']} | {r.get('fused_weight', 0.0)} | "
+        lines.append(f"| {r['held_out']} | {r['layers']} | {r['max_length']} | {r['depth']} | {_weight(r)} | "
                      f"{r['ndcg_hybrid']:.4f} | {r['ndcg_rerank']:.4f} | {r['delta']:+.4f} | {r['p50_ms'] or '–'} | {r['p95_ms'] or '–'} |")
     for layers, length, depth, weight in sorted({key(r) for r in rows}):
         group = [r for r in rows if key(r) == (layers, length, depth, weight)]
@@ -136,7 +136,7 @@ def table(rows: Sequence[dict]) -> str:
     for layers, length, depth in sorted({key(r)[:3] for r in rows}):
         picks = held_out_picks([r for r in rows if key(r)[:3] == (layers, length, depth)])
         if picks:
-            deltas = ", ".join(f"{held} {r['delta']:+.4f} (w={r.get('fused_weight', 0.0)})" for held, r in picks.items())
+            deltas = ", ".join(f"{held} {r['delta']:+.4f} (w={_weight(r)})" for held, r in picks.items())
             lines.append(f"\n{layers} layers × {length} tokens, depth {depth}: weight picked on the other folds → "
                          f"mean Δ {statistics.fmean(r['delta'] for r in picks.values()):+.4f} ({deltas})")
     return "\n".join(lines)
@@ -150,12 +150,17 @@ def held_out_picks(rows: Sequence[dict]) -> dict[str, dict]:
     picks = {}
     for held in folds:
         others = [r for r in rows if r["held_out"] != held]
-        weights = sorted({r.get("fused_weight", 0.0) for r in others})
-        best = max(weights, key=lambda w: statistics.fmean(r["delta"] for r in others if r.get("fused_weight", 0.0) == w))
-        mine = [r for r in rows if r["held_out"] == held and r.get("fused_weight", 0.0) == best]
+        weights = sorted({_weight(r) for r in others})
+        best = max(weights, key=lambda w: statistics.fmean(r["delta"] for r in others if _weight(r) == w))
+        mine = [r for r in rows if r["held_out"] == held and _weight(r) == best]
         if mine:
             picks[held] = mine[0]
     return picks
+
+
+def _weight(row: dict) -> float:
+    """A row's fused weight (rows written before interpolation existed used the reranker alone)."""
+    return row.get("fused_weight", 0.0)
 
 
 def _median(values: Sequence[float | None]) -> float | str:
