@@ -58,9 +58,11 @@ class Settings:
     #: Candidates per leg when a request does not say.
     default_depth: int = 100
     max_depth: int = 1000
-    #: Above this many chunks the vector leg uses HNSW rather than exact search.
+    #: A tenant with at least this many chunks gets its own HNSW graph; smaller
+    #: tenants are searched exactly (20,000 × 384 floats: ~2.5 ms on one core).
     hnsw_min_chunks: int = 20000
-    #: When the filter admits less than this share of chunks, search exactly.
+    #: When the filter admits less than this share of the caller's tenant, search
+    #: exactly over the admitted chunks instead of over-fetching from the graph.
     exact_search_max_fraction: float = 0.3
     hnsw_m: int = 16
     hnsw_ef_construction: int = 200

@@ -4,7 +4,8 @@ Each index ``<data_dir>/indexes/<alias>-vN/`` holds
 
 - ``chunks.sqlite`` — the source of truth: every chunk with its vector;
 - ``text/`` — a tantivy index (BM25) derived from it;
-- ``vectors.hnsw`` — an HNSW graph, derived, built only for large indexes;
+- ``hnsw-<generation>/`` — HNSW graphs, derived: one per tenant with at least
+  ``hnsw_min_chunks`` chunks, and a ``manifest.json`` naming them;
 - ``GENERATION`` — bumped after every committed write, so readers reload.
 
 Derived structures record the generation they were built from; a writer that
@@ -479,35 +480,61 @@ class _Writer:
         self._publish(generation)
 
     def _sync_vectors(self, generation: int) -> None:
-        """(Re)build the HNSW graph when the index is large enough to need one."""
-        hnsw_path = self.path / "vectors.hnsw"
-        count = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        if count < self.settings.hnsw_min_chunks:
-            hnsw_path.unlink(missing_ok=True)
-            return
+        """(Re)build one HNSW graph per tenant large enough to need one.
+
+        Every filter pins one tenant, so a graph per tenant is walked only by that
+        tenant's queries: the ACL filter then admits most of the graph and a small
+        over-fetch finds ``k`` admitted chunks. (One graph over all tenants needed
+        ef ≈ 550 for a 27-36 % filter on 100,000 chunks: ~6 ms, no faster than
+        scanning the tenant exactly; issue 6.) Graphs go to a new
+        ``hnsw-<generation>/`` directory, so a reader never sees half a set.
+        """
         import hnswlib
 
-        rows, matrix = _load_vectors(self.db, self.info.dimension)
-        graph = hnswlib.Index(space="cosine", dim=self.info.dimension)
-        graph.init_index(
-            max_elements=len(rows), ef_construction=self.settings.hnsw_ef_construction, M=self.settings.hnsw_m
-        )
-        graph.set_num_threads(max(1, os.cpu_count() or 1))
-        graph.add_items(matrix, rows)
-        tmp = hnsw_path.with_suffix(".tmp")
-        graph.save_index(str(tmp))
-        os.replace(tmp, hnsw_path)
+        target = self.path / f"hnsw-{generation}"
+        shutil.rmtree(target, ignore_errors=True)
+        large = [
+            tenant
+            for tenant, count in self.db.execute("SELECT tenant, COUNT(*) FROM chunks GROUP BY tenant ORDER BY tenant")
+            if count >= self.settings.hnsw_min_chunks
+        ]
+        if large:
+            building = target.with_suffix(".tmp")
+            shutil.rmtree(building, ignore_errors=True)
+            building.mkdir()
+            manifest = {}
+            for number, tenant in enumerate(large):
+                rows, matrix = _load_vectors(self.db, self.info.dimension, tenant=tenant)
+                graph = hnswlib.Index(space="cosine", dim=self.info.dimension)
+                graph.init_index(
+                    max_elements=len(rows), ef_construction=self.settings.hnsw_ef_construction, M=self.settings.hnsw_m
+                )
+                graph.set_num_threads(max(1, os.cpu_count() or 1))
+                graph.add_items(matrix, rows)
+                graph.save_index(str(building / f"{number}.bin"))
+                manifest[tenant] = {"file": f"{number}.bin", "chunks": len(rows)}
+            _atomic_write(building / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
+            os.replace(building, target)
         with self.db:
             self._set_state("hnsw_generation", generation)
+        # Keep the previous set for readers still loading it; drop older sets, an
+        # interrupted build, and the single graph of earlier versions.
+        keep = {f"hnsw-{generation}", f"hnsw-{generation - 1}"}
+        for old in self.path.glob("hnsw-*"):
+            if old.name not in keep:
+                shutil.rmtree(old, ignore_errors=True)
+        (self.path / "vectors.hnsw").unlink(missing_ok=True)
 
     def _publish(self, generation: int) -> None:
         _atomic_write(self.path / "GENERATION", str(generation))
 
 
-def _load_vectors(db: sqlite3.Connection, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+def _load_vectors(db: sqlite3.Connection, dimension: int, tenant: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (ascending) and their vectors, of one tenant or of all."""
     rows = []
     blobs = []
-    for row, blob in db.execute("SELECT row, vector FROM chunks ORDER BY row"):
+    where, params = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
+    for row, blob in db.execute(f"SELECT row, vector FROM chunks {where} ORDER BY row", params):
         rows.append(row)
         blobs.append(blob)
     matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), dimension)
@@ -563,24 +590,32 @@ class _Snapshot:
         self.text_index.reload()
         self.searcher = self.text_index.searcher()
         self.analyzer = _analyzer()
-        self.hnsw = self._load_hnsw(generation)
+        self._tenant_sizes = np.bincount(tenants, minlength=len(tenant_codes))
+        self.graphs = self._load_graphs(generation)
 
     @classmethod
     def load(cls, path: Path, settings: Settings) -> "_Snapshot":
         return cls(path, settings)
 
-    def _load_hnsw(self, generation: int) -> Any:
-        hnsw_path = self.path / "vectors.hnsw"
+    def _load_graphs(self, generation: int) -> dict[int, Any]:
+        """Tenant code -> its HNSW graph, for the tenants that have one."""
         built_from = self.db.execute("SELECT value FROM state WHERE key = 'hnsw_generation'").fetchone()[0]
-        if not hnsw_path.exists() or built_from != generation:
-            return None  # exact search stays correct; a stale graph would not
+        manifest_path = self.path / f"hnsw-{generation}" / "manifest.json"
+        if built_from != generation or not manifest_path.exists():
+            return {}  # exact search stays correct; a stale graph would not
         import hnswlib
 
-        graph = hnswlib.Index(space="cosine", dim=self.info.dimension)
-        graph.load_index(str(hnsw_path), max_elements=len(self.rows))
-        graph.set_ef(self.settings.hnsw_ef_search)
-        graph.set_num_threads(1)
-        return graph
+        graphs = {}
+        for tenant, entry in json.loads(manifest_path.read_text()).items():
+            code = self._tenant_codes.get(tenant)
+            if code is None or entry["chunks"] != self._tenant_sizes[code]:
+                continue
+            graph = hnswlib.Index(space="cosine", dim=self.info.dimension)
+            graph.load_index(str(manifest_path.parent / entry["file"]), max_elements=entry["chunks"])
+            graph.set_ef(self.settings.hnsw_ef_search)
+            graph.set_num_threads(1)
+            graphs[code] = graph
+        return graphs
 
     # -------------------------------------------------------------- filters
     def allowed(self, access: AccessFilter) -> np.ndarray:
@@ -665,28 +700,38 @@ class _Snapshot:
         return self._ranked_hits(leg, top)
 
     def vector(self, leg: VectorLeg, access: AccessFilter) -> list[LegHit]:
-        """k-NN by cosine; exact over the allowed subset unless it is large."""
+        """k-NN by cosine, within the caller's tenant: HNSW when the filter admits
+        most of a tenant that has a graph, else exact over the admitted chunks."""
         mask = self.allowed(access)
         admitted = int(np.count_nonzero(mask))
         if min(leg.k, admitted) <= 0:
             return []
         query = np.asarray(leg.vector, dtype=np.float32)
-        fraction = admitted / len(self.rows)
-        if self.hnsw is not None and fraction > self.settings.exact_search_max_fraction:
-            hits = self._ranked_hits(leg, lambda k: self._approximate(query, min(k, admitted), mask, fraction))
+        code = self._tenant_codes[access.tenant]
+        fraction = admitted / self._tenant_sizes[code]
+        graph = self.graphs.get(code)
+        if graph is not None and fraction > self.settings.exact_search_max_fraction:
+            hits = self._ranked_hits(leg, lambda k: self._approximate(graph, query, min(k, admitted), mask, fraction))
             if hits is not None:
                 return hits
-        return self._ranked_hits(leg, lambda k: self._exact(query, min(k, admitted), mask, access))
+        return self._ranked_hits(leg, lambda k: self._exact(query, min(k, admitted), mask, code, admitted))
 
-    def _exact(self, query: np.ndarray, k: int, mask: np.ndarray, access: AccessFilter) -> tuple[np.ndarray, np.ndarray]:
+    def _exact(
+        self, query: np.ndarray, k: int, mask: np.ndarray, code: int, admitted: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` admitted chunk positions by cosine, and their ``(1 + cos) / 2`` scores."""
-        # Every filter pins one tenant: score that tenant's contiguous block and keep
-        # the admitted rows. Gathering self.vectors[allowed] instead copied the whole
-        # subset per query (a quarter of a 100k-chunk index: 40 MB, ~3x the time).
-        positions, block = self._tenant_block(self._tenant_codes[access.tenant])
-        keep = mask[positions]
-        cosines = (block @ query)[keep]
-        allowed = positions[keep]
+        if admitted * 4 < self._tenant_sizes[code]:
+            # A restrictive filter: gather and score only the admitted rows
+            # (1 % of a 39k-chunk tenant: 0.05 ms against 4.5 ms for the block).
+            allowed = np.flatnonzero(mask)
+            cosines = np.take(self.vectors, allowed, axis=0) @ query
+        else:
+            # Most of the tenant: score its contiguous block and keep the admitted
+            # rows; gathering them costs more than the product from a quarter up.
+            positions, block = self._tenant_block(code)
+            keep = mask[positions]
+            cosines = (block @ query)[keep]
+            allowed = positions[keep]
         top = np.argpartition(-cosines, k - 1)[:k] if k < len(cosines) else np.arange(len(cosines))
         top = top[np.lexsort((allowed[top], -cosines[top]))]
         return allowed[top], (1.0 + cosines[top].astype(np.float64)) / 2.0
@@ -737,11 +782,14 @@ class _Snapshot:
             block = self._tenant_blocks.setdefault(code, (positions, np.ascontiguousarray(self.vectors[positions])))
         return block
 
-    def _approximate(self, query: np.ndarray, k: int, mask: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """HNSW with over-fetch, then the filter; ``None`` if fewer than ``k`` survive."""
-        fetch = min(len(self.rows), int(math.ceil(k / fraction * 1.5)) + 10)
-        self.hnsw.set_ef(max(self.settings.hnsw_ef_search, fetch))
-        labels, distances = self.hnsw.knn_query(query, k=fetch)
+    def _approximate(
+        self, graph: Any, query: np.ndarray, k: int, mask: np.ndarray, fraction: float
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The tenant's graph with over-fetch for the filter's share of it, then
+        the filter; ``None`` if fewer than ``k`` survive."""
+        fetch = min(graph.get_current_count(), int(math.ceil(k / fraction * 1.5)) + 10)
+        graph.set_ef(max(self.settings.hnsw_ef_search, fetch))
+        labels, distances = graph.knn_query(query, k=fetch)
         positions = np.searchsorted(self.rows, labels[0])
         keep = mask[positions]
         if keep.sum() < k:

@@ -218,11 +218,16 @@ def test_hnsw_agrees_with_exact_search(tmp_path: Path) -> None:
     exact = new_backend(tmp_path / "exact", hnsw_min_chunks=10**9)
     approx = new_backend(tmp_path / "approx", hnsw_min_chunks=100)
     chunks = {f"d{i}": [make_chunk(f"d{i}", "t", "x", unit(rng), acl=("*",) if i % 2 else ("group:x",))] for i in range(400)}
+    # A second tenant too small for a graph of its own: searched exactly.
+    chunks |= {f"s{i}": [make_chunk(f"s{i}", "t", "x", unit(rng), tenant="t2")] for i in range(60)}
     for backend in (exact, approx):
         backend.replace_documents("docs-v1", chunks)
-    assert (tmp_path / "approx" / "data" / "indexes" / "docs-v1" / "vectors.hnsw").exists()
+    manifests = list((tmp_path / "approx" / "data" / "indexes" / "docs-v1").glob("hnsw-*/manifest.json"))
+    assert len(manifests) == 1 and list(json.loads(manifests[0].read_text())) == ["t1"]
+    assert not list((tmp_path / "exact" / "data" / "indexes" / "docs-v1").glob("hnsw-*"))
     overlap = []
-    for access in (AccessFilter("t1", EVERYONE), AccessFilter("t1", frozenset({"group:x"}))):
+    accesses = (AccessFilter("t1", EVERYONE), AccessFilter("t1", frozenset({"group:x"})), AccessFilter("t2", EVERYONE))
+    for access in accesses:
         for _ in range(20):
             query = unit(rng)
             want = {h.doc_id for h in exact.run_legs({"vector": VectorLeg(query, 10)}, access)["vector"].hits}
@@ -230,6 +235,44 @@ def test_hnsw_agrees_with_exact_search(tmp_path: Path) -> None:
             assert len(got) == 10 and all(access.admits(chunks[h.doc_id][0]) for h in got)
             overlap.append(len(want & {h.doc_id for h in got}) / 10)
     assert np.mean(overlap) >= 0.95
+
+
+def test_each_write_rebuilds_the_graphs_and_keeps_one_older_set(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    backend = new_backend(tmp_path, hnsw_min_chunks=50)
+    index_dir = tmp_path / "data" / "indexes" / "docs-v1"
+    (index_dir / "vectors.hnsw").write_bytes(b"a graph from an earlier version")
+    for round_ in range(3):
+        backend.replace_documents("docs-v1", {f"r{round_}-{i}": [make_chunk(f"r{round_}-{i}", "t", "x", unit(rng))] for i in range(60)})
+    assert sorted(p.name for p in index_dir.glob("hnsw-*")) == ["hnsw-2", "hnsw-3"]
+    assert not (index_dir / "vectors.hnsw").exists()
+    query = unit(rng)
+    hits = backend.run_legs({"vector": VectorLeg(query, 180)}, AccessFilter("t1", EVERYONE))["vector"].hits
+    assert len(hits) == 180  # the graph holds all three writes
+
+
+@hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    acls=st.lists(st.sampled_from([("*",), ("group:a",), ("group:b",), ("group:a", "group:b")]), min_size=1, max_size=60),
+    principals=st.sets(st.sampled_from(["group:a", "group:b", "user:nobody"]), min_size=1),
+    k=st.integers(min_value=1, max_value=70),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_exact_search_is_brute_force_over_the_admitted_chunks(tmp_path_factory, acls, principals, k, seed) -> None:
+    """Both exact strategies (gathering a few admitted rows, or scanning the
+    tenant's block) give the ranking brute force gives, and nothing else."""
+    rng = np.random.default_rng(seed)
+    backend = new_backend(tmp_path_factory.mktemp("idx"))
+    chunks = [make_chunk(f"d{i}", "t", "x", unit(rng), acl=acl) for i, acl in enumerate(acls)]
+    chunks += [make_chunk(f"other{i}", "t", "x", unit(rng), tenant="t2") for i in range(5)]
+    backend.replace_documents("docs-v1", {c.doc_id: [c] for c in chunks})
+    access, query = AccessFilter("t1", frozenset(principals)), unit(rng)
+    admitted = [c for c in chunks if access.admits(c)]
+    cosines = {c.doc_id: float(c.vector @ query) for c in admitted}
+    want = sorted(cosines, key=lambda d: (-cosines[d], int(d[1:])))[:k]
+    hits = backend.run_legs({"vector": VectorLeg(query, k)}, access)["vector"].hits
+    assert [h.doc_id for h in hits] == want
+    assert [h.score for h in hits] == pytest.approx([(1 + cosines[d]) / 2 for d in want], abs=1e-6)
 
 
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
