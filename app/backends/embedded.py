@@ -663,20 +663,58 @@ class _Snapshot:
         return LegResult(name=name, hits=hits, took_ms=(time.perf_counter() - started) * 1000)
 
     def lexical(self, leg: LexicalLeg, access: AccessFilter) -> list[LegHit]:
-        """BM25 over title (boosted) + body, Lucene-scaled, filters inside."""
+        """BM25 over title (boosted) + body, Lucene-scaled; only admitted chunks.
+
+        Two plans with the same answer, picked by the filter's selectivity. When
+        the filter admits a large share of the index, rank without it (a pure
+        disjunction, which tantivy prunes with block-max WAND) deep enough that
+        ``k`` admitted chunks are expected among the hits, and drop the rest; the
+        admitted chunks of a ranking keep their order, so these are the filtered
+        top ``k``. If too few survive, or the filter is selective, the filter goes
+        inside the query. (100,000 chunks, a filter admitting 30 %: 0.8 against
+        1.7 ms; the ACL term set is what costs.)
+        """
         import tantivy
 
         Q, Occur = tantivy.Query, tantivy.Occur
         schema = self.text_index.schema
         terms = self.analyzer.analyze(leg.text)
-        if not terms or leg.k <= 0:
+        mask = self.allowed(access)
+        admitted = int(np.count_nonzero(mask))
+        if not terms or leg.k <= 0 or admitted == 0:
             return []
         should = []
         for term in terms:
             should.append((Occur.Should, Q.boost_query(Q.term_query(schema, "title", term), self.settings.title_boost)))
             should.append((Occur.Should, Q.term_query(schema, "body", term)))
+        text_query = Q.boolean_query(should)
+
+        def ranked(query: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+            hits = self.searcher.search(query, k, count=False).hits
+            # The row comes from its fast (columnar) field in one call: reading stored
+            # documents one by one cost most of this leg at k=300 (issue 6 profile).
+            rows = self.searcher.fast_field_values("row", [address for _, address in hits])
+            scores = np.array([score for score, _ in hits], dtype=np.float64) / _TANTIVY_BM25_FACTOR
+            return np.searchsorted(self.rows, rows), scores
+
+        def top(k: int) -> tuple[np.ndarray, np.ndarray]:
+            fetch = math.ceil(k * len(self.rows) / admitted * 1.5) + 10
+            if fetch <= self.settings.lexical_post_filter_max_fetch:
+                positions, scores = ranked(text_query, fetch)
+                keep = mask[positions]
+                if np.count_nonzero(keep) >= k or len(positions) < fetch:
+                    return positions[keep][:k], scores[keep][:k]
+            return ranked(Q.boolean_query([(Occur.Must, text_query), *self._filter_clauses(access)]), k)
+
+        return self._ranked_hits(leg, top)
+
+    def _filter_clauses(self, access: AccessFilter) -> list[tuple[Any, Any]]:
+        """``access`` as tantivy clauses that must match and add nothing to the score."""
+        import tantivy
+
+        Q, Occur = tantivy.Query, tantivy.Occur
+        schema = self.text_index.schema
         clauses = [
-            (Occur.Must, Q.boolean_query(should)),
             (Occur.Must, Q.const_score_query(Q.term_query(schema, "tenant", access.tenant), 0.0)),
             (
                 Occur.Must,
@@ -687,17 +725,7 @@ class _Snapshot:
             clauses.append(
                 (Occur.Must, Q.const_score_query(Q.term_set_query(schema, "meta", [f"{key}={v}" for v in values]), 0.0))
             )
-        query = Q.boolean_query(clauses)
-
-        def top(k: int) -> tuple[np.ndarray, np.ndarray]:
-            hits = self.searcher.search(query, k, count=False).hits
-            # The row comes from its fast (columnar) field in one call: reading stored
-            # documents one by one cost most of this leg at k=300 (issue 6 profile).
-            rows = self.searcher.fast_field_values("row", [address for _, address in hits])
-            scores = np.array([score for score, _ in hits], dtype=np.float64) / _TANTIVY_BM25_FACTOR
-            return np.searchsorted(self.rows, rows), scores
-
-        return self._ranked_hits(leg, top)
+        return clauses
 
     def vector(self, leg: VectorLeg, access: AccessFilter) -> list[LegHit]:
         """k-NN by cosine, within the caller's tenant: HNSW when the filter admits

@@ -312,3 +312,35 @@ def test_a_document_with_many_top_chunks_does_not_crowd_out_the_others(tmp_path:
     backend.replace_documents("docs-v1", {"crowd": crowd, **others})
     hits = backend.run_legs({"lexical": LexicalLeg("alpha", 100, max_documents=3)}, AccessFilter("t1", EVERYONE))["lexical"].hits
     assert len(hits) == 3 and hits[0].doc_id == "crowd" and len({h.doc_id for h in hits}) == 3
+
+
+@hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    docs=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta", "omega"]), min_size=1, max_size=6),
+            st.sampled_from(["t1", "t2"]),
+            st.sampled_from([("*",), ("group:a",), ("group:b",)]),
+        ),
+        min_size=1, max_size=40,
+    ),
+    principals=st.sets(st.sampled_from(["group:a", "group:b", "user:nobody"]), min_size=1),
+    k=st.integers(min_value=1, max_value=30),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_lexical_post_filter_plan_matches_filtering_inside_the_query(tmp_path_factory, docs, principals, k, seed) -> None:
+    """Ranking unfiltered and dropping refused chunks gives exactly the filtered
+    top k, falling back when too few survive; neither plan leaks a chunk."""
+    rng = np.random.default_rng(seed)
+    root = tmp_path_factory.mktemp("idx")
+    post = new_backend(root / "post")  # the default: post-filter whenever the over-fetch is small
+    inside = new_backend(root / "inside", lexical_post_filter_max_fetch=0)
+    chunks = {f"d{i}": [make_chunk(f"d{i}", "t", " ".join(words), unit(rng), tenant=tenant, acl=acl)]
+              for i, (words, tenant, acl) in enumerate(docs)}
+    for backend in (post, inside):
+        backend.replace_documents("docs-v1", chunks)
+    access = AccessFilter("t1", frozenset(principals))
+    leg = {"lexical": LexicalLeg("alpha omega", k)}
+    got, want = (backend.run_legs(leg, access)["lexical"].hits for backend in (post, inside))
+    assert [(h.doc_id, h.score) for h in got] == [(h.doc_id, h.score) for h in want]
+    assert all(access.admits(chunks[h.doc_id][0]) for h in got)
