@@ -19,7 +19,6 @@ the same input always yields the same order and paging is stable.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, Mapping, NamedTuple, Sequence, get_args
 
@@ -43,16 +42,18 @@ class LegContribution(NamedTuple):
     rank: int
 
 
-@dataclass(frozen=True)
-class FusedHit:
-    """One document of the fused list."""
+class FusedHit(NamedTuple):
+    """One document of the fused list (a named tuple: a hundred or more per search)."""
 
     doc_id: str
     score: float
     #: Only the legs where the document appeared (read-only view).
-    #: Excluded from the hash (a mapping is unhashable); equal hits still have
-    #: equal ``doc_id`` and ``score``, so hashing stays consistent with ``==``.
-    legs: Mapping[str, LegContribution] = field(hash=False)
+    legs: Mapping[str, LegContribution]
+
+    def __hash__(self) -> int:
+        # The legs mapping is unhashable; equal hits still have equal doc_id and
+        # score, so hashing stays consistent with ==.
+        return hash((self.doc_id, self.score))
 
 
 # --- normalisation ------------------------------------------------------------
@@ -151,14 +152,13 @@ def rrf(
     if isinstance(rank_constant, bool) or not isinstance(rank_constant, int) or rank_constant < 0:
         raise ValueError(f"rank_constant must be an integer >= 0, got {rank_constant!r}")
     leg_weights = _resolve_weights(runs, weights)
-    terms: dict[str, list[float]] = {}
     legs: dict[str, dict[str, LegContribution]] = {}
+    terms: dict[str, list[float]] = {}
     for leg, hits in runs.items():
         _check_unique(leg, hits)
         w = leg_weights[leg]
         for rank, (doc_id, raw) in enumerate(hits, start=1):
-            terms.setdefault(doc_id, []).append(w / (rank_constant + rank))
-            legs.setdefault(doc_id, {})[leg] = LegContribution(raw, None, rank)
+            _add(legs, terms, doc_id, leg, LegContribution(raw, None, rank), w / (rank_constant + rank))
     return _ranked(terms, legs)
 
 
@@ -191,8 +191,7 @@ def linear(
         w = leg_weights[leg]
         normalized = normalize([raw for _, raw in hits], normalization)
         for rank, ((doc_id, raw), norm) in enumerate(zip(hits, normalized), start=1):
-            terms.setdefault(doc_id, []).append(w * norm)
-            legs.setdefault(doc_id, {})[leg] = LegContribution(raw, norm, rank)
+            _add(legs, terms, doc_id, leg, LegContribution(raw, norm, rank), w * norm)
     return _ranked(terms, legs)
 
 
@@ -238,6 +237,8 @@ def _resolve_weights(runs: Runs, weights: Mapping[str, float] | None) -> dict[st
 def _check_unique(leg: str, hits: Sequence[tuple[str, float]]) -> None:
     # A repeated doc would be counted twice and get two ranks; refuse rather
     # than silently pick one.
+    if len({doc_id for doc_id, _ in hits}) == len(hits):
+        return
     seen: set[str] = set()
     for doc_id, _ in hits:
         if doc_id in seen:
@@ -245,18 +246,41 @@ def _check_unique(leg: str, hits: Sequence[tuple[str, float]]) -> None:
         seen.add(doc_id)
 
 
+def _add(
+    legs: dict[str, dict[str, LegContribution]],
+    terms: dict[str, list[float]],
+    doc_id: str,
+    leg: str,
+    contribution: LegContribution,
+    term: float,
+) -> None:
+    """Record one leg's contribution to one document."""
+    seen = legs.get(doc_id)
+    if seen is None:
+        legs[doc_id] = {leg: contribution}
+        terms[doc_id] = [term]
+    else:
+        seen[leg] = contribution
+        terms[doc_id].append(term)
+
+
 def _ranked(
     terms: dict[str, list[float]], legs: dict[str, dict[str, LegContribution]]
 ) -> list[FusedHit]:
     # fsum is correctly rounded, hence independent of leg order: two documents
     # with the same per-leg terms in any order tie exactly, and the tie goes to
-    # doc_id rather than to float noise.
+    # doc_id rather than to float noise. (One or two terms sum exactly in any
+    # order, so they skip it.)
     hits = [
-        FusedHit(doc_id, math.fsum(parts), MappingProxyType(legs[doc_id]))
+        FusedHit(doc_id, parts[0] if len(parts) == 1 else math.fsum(parts), MappingProxyType(legs[doc_id]))
         for doc_id, parts in terms.items()
     ]
-    hits.sort(key=lambda h: (-h.score, h.doc_id))
+    hits.sort(key=_order)
     return hits
+
+
+def _order(hit: FusedHit) -> tuple[float, str]:
+    return -hit.score, hit.doc_id
 
 
 def interpolate(rerank_scores: Sequence[float], fused_scores: Sequence[float], fused_weight: float) -> list[float]:

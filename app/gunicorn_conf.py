@@ -13,6 +13,8 @@ index are 150 MB per worker).
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
 from app.observability.multiprocess import mark_worker_dead, prepare_metrics_dir
 from app.settings import Settings
 
@@ -35,6 +37,19 @@ limit_request_field_size = 8190
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # BLAS threads would fight the ONNX and HNSW threads for the same two cores.
 raw_env = ["OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1", "MKL_NUM_THREADS=1"]
+
+
+class AppLogsAccess(Logger):
+    """gunicorn's logger without its access line: the app writes one per request
+    (JSON, with the request id). With a logconfig set, gunicorn would otherwise
+    format an access record per request only to drop it (1.7 % of the workers'
+    time under `make loadtest`)."""
+
+    def access(self, resp, req, environ, request_time):  # noqa: ANN001 - gunicorn's signature
+        return
+
+
+logger_class = AppLogsAccess
 # gunicorn's own messages as JSON lines too; the app logs its own access line.
 logconfig_dict = {
     "version": 1,

@@ -26,7 +26,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -684,9 +684,14 @@ class _Snapshot:
         if not terms or leg.k <= 0 or admitted == 0:
             return []
         should = []
-        for term in terms:
-            should.append((Occur.Should, Q.boost_query(Q.term_query(schema, "title", term), self.settings.title_boost)))
-            should.append((Occur.Should, Q.term_query(schema, "body", term)))
+        # A repeated term scores as often as it is repeated (as in Lucene's match
+        # query); one clause boosted by the count scores the same with fewer
+        # posting lists to walk (a fifth of a long CISI query's terms are repeats).
+        for term, count in Counter(terms).items():
+            title = Q.term_query(schema, "title", term)
+            body = Q.term_query(schema, "body", term)
+            should.append((Occur.Should, Q.boost_query(title, self.settings.title_boost * count)))
+            should.append((Occur.Should, body if count == 1 else Q.boost_query(body, float(count))))
         text_query = Q.boolean_query(should)
 
         def ranked(query: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
