@@ -700,7 +700,7 @@ class _Snapshot:
             # documents one by one cost most of this leg at k=300 (issue 6 profile).
             rows = self.searcher.fast_field_values("row", [address for _, address in hits])
             scores = np.array([score for score, _ in hits], dtype=np.float64) / _TANTIVY_BM25_FACTOR
-            return np.searchsorted(self.rows, rows), scores
+            return np.searchsorted(self.rows, np.array(rows, dtype=np.int64)), scores
 
         def top(k: int) -> tuple[np.ndarray, np.ndarray]:
             fetch = math.ceil(k * len(self.rows) / admitted * 1.5) + 10
@@ -823,7 +823,9 @@ class _Snapshot:
         fetch = min(graph.get_current_count(), int(math.ceil(k / fraction * 1.5)) + 10)
         graph.set_ef(max(self.settings.hnsw_ef_search, fetch))
         labels, distances = graph.knn_query(query, k=fetch)
-        positions = np.searchsorted(self.rows, labels[0])
+        # hnswlib labels are uint64: against int64 rows numpy would compare in float64,
+        # converting all the rows on every query.
+        positions = np.searchsorted(self.rows, labels[0].astype(np.int64))
         keep = mask[positions]
         if keep.sum() < k:
             return None
