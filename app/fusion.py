@@ -158,7 +158,8 @@ def rrf(
         _check_unique(leg, hits)
         w = leg_weights[leg]
         for rank, (doc_id, raw) in enumerate(hits, start=1):
-            _add(legs, terms, doc_id, leg, LegContribution(raw, None, rank), w / (rank_constant + rank))
+            terms.setdefault(doc_id, []).append(w / (rank_constant + rank))
+            legs.setdefault(doc_id, {})[leg] = LegContribution(raw, None, rank)
     return _ranked(terms, legs)
 
 
@@ -191,7 +192,8 @@ def linear(
         w = leg_weights[leg]
         normalized = normalize([raw for _, raw in hits], normalization)
         for rank, ((doc_id, raw), norm) in enumerate(zip(hits, normalized), start=1):
-            _add(legs, terms, doc_id, leg, LegContribution(raw, norm, rank), w * norm)
+            terms.setdefault(doc_id, []).append(w * norm)
+            legs.setdefault(doc_id, {})[leg] = LegContribution(raw, norm, rank)
     return _ranked(terms, legs)
 
 
@@ -244,24 +246,6 @@ def _check_unique(leg: str, hits: Sequence[tuple[str, float]]) -> None:
         if doc_id in seen:
             raise ValueError(f"leg {leg!r} lists document {doc_id!r} more than once")
         seen.add(doc_id)
-
-
-def _add(
-    legs: dict[str, dict[str, LegContribution]],
-    terms: dict[str, list[float]],
-    doc_id: str,
-    leg: str,
-    contribution: LegContribution,
-    term: float,
-) -> None:
-    """Record one leg's contribution to one document."""
-    seen = legs.get(doc_id)
-    if seen is None:
-        legs[doc_id] = {leg: contribution}
-        terms[doc_id] = [term]
-    else:
-        seen[leg] = contribution
-        terms[doc_id].append(term)
 
 
 def _ranked(
