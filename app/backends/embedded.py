@@ -422,7 +422,7 @@ class _Writer:
         writer.delete_all_documents()
         for row, *rest in self.db.execute(f"SELECT row, {_CHUNK_COLUMNS} FROM chunks"):
             writer.add_document(_TextIndex.document(_chunk_from_row(rest), row))
-        self._finish(writer, generation)
+        self._finish(writer, generation, touched=None)
 
     def replace(self, chunks_by_doc: Mapping[str, Sequence[Chunk]]) -> None:
         for doc_id, chunks in chunks_by_doc.items():
@@ -448,6 +448,7 @@ class _Writer:
         """SQLite first (the truth), then the derived indexes, then publish."""
         with self.db:
             generation = self._state("generation") + 1
+            touched = {chunk.tenant for chunk in new_chunks} | self._tenants_of(doc_ids)
             self.db.executemany("DELETE FROM chunks WHERE doc_id = ?", [(d,) for d in doc_ids])
             rows = []
             for chunk in new_chunks:
@@ -468,42 +469,66 @@ class _Writer:
             writer.delete_documents_by_term("doc_id", doc_id)
         for row, chunk in rows:
             writer.add_document(_TextIndex.document(chunk, row))
-        self._finish(writer, generation)
+        self._finish(writer, generation, touched)
 
-    def _finish(self, writer: Any, generation: int) -> None:
+    def _tenants_of(self, doc_ids: list[str]) -> set[str]:
+        tenants: set[str] = set()
+        for start in range(0, len(doc_ids), 500):  # SQLite caps bound parameters
+            batch = doc_ids[start : start + 500]
+            query = f"SELECT DISTINCT tenant FROM chunks WHERE doc_id IN ({','.join('?' * len(batch))})"
+            tenants.update(tenant for (tenant,) in self.db.execute(query, batch))
+        return tenants
+
+    def _finish(self, writer: Any, generation: int, touched: set[str] | None) -> None:
         """Commit the text index, then the vectors, then tell readers."""
         writer.commit()
         writer.wait_merging_threads()
         with self.db:
             self._set_state("text_generation", generation)
-        self._sync_vectors(generation)
+        self._sync_vectors(generation, touched)
         self._publish(generation)
 
-    def _sync_vectors(self, generation: int) -> None:
-        """(Re)build one HNSW graph per tenant large enough to need one.
+    def _sync_vectors(self, generation: int, touched: set[str] | None) -> None:
+        """(Re)build the HNSW graph of each large tenant this write ``touched``
+        (every large tenant when ``None``); the others keep their graph.
 
         Every filter pins one tenant, so a graph per tenant is walked only by that
         tenant's queries: the ACL filter then admits most of the graph and a small
         over-fetch finds ``k`` admitted chunks. (One graph over all tenants needed
         ef ≈ 550 for a 27-36 % filter on 100,000 chunks: ~6 ms, no faster than
         scanning the tenant exactly; issue 6.) Graphs go to a new
-        ``hnsw-<generation>/`` directory, so a reader never sees half a set.
+        ``hnsw-<generation>/`` directory, so a reader never sees half a set; an
+        untouched tenant's graph is hard-linked from the previous set, so writing
+        to one tenant does not rebuild another's graph.
         """
         import hnswlib
 
         target = self.path / f"hnsw-{generation}"
         shutil.rmtree(target, ignore_errors=True)
-        large = [
-            tenant
+        large = {
+            tenant: count
             for tenant, count in self.db.execute("SELECT tenant, COUNT(*) FROM chunks GROUP BY tenant ORDER BY tenant")
             if count >= self.settings.hnsw_min_chunks
-        ]
+        }
+        previous_dir = self.path / f"hnsw-{generation - 1}"
+        previous = (
+            json.loads((previous_dir / "manifest.json").read_text())
+            if touched is not None
+            and self._state("hnsw_generation") == generation - 1
+            and (previous_dir / "manifest.json").exists()
+            else {}
+        )
         if large:
             building = target.with_suffix(".tmp")
             shutil.rmtree(building, ignore_errors=True)
             building.mkdir()
             manifest = {}
-            for number, tenant in enumerate(large):
+            for number, (tenant, count) in enumerate(large.items()):
+                manifest[tenant] = {"file": f"{number}.bin", "chunks": count}
+                kept = previous.get(tenant)
+                if tenant not in (touched or ()) and kept is not None and kept["chunks"] == count:
+                    _link_or_copy(previous_dir / kept["file"], building / f"{number}.bin")
+                    continue
                 rows, matrix = _load_vectors(self.db, self.info.dimension, tenant=tenant)
                 graph = hnswlib.Index(space="cosine", dim=self.info.dimension)
                 graph.init_index(
@@ -512,7 +537,6 @@ class _Writer:
                 graph.set_num_threads(max(1, os.cpu_count() or 1))
                 graph.add_items(matrix, rows)
                 graph.save_index(str(building / f"{number}.bin"))
-                manifest[tenant] = {"file": f"{number}.bin", "chunks": len(rows)}
             _atomic_write(building / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
             os.replace(building, target)
         with self.db:
@@ -527,6 +551,13 @@ class _Writer:
 
     def _publish(self, generation: int) -> None:
         _atomic_write(self.path / "GENERATION", str(generation))
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, target)
 
 
 def _load_vectors(db: sqlite3.Connection, dimension: int, tenant: str | None = None) -> tuple[np.ndarray, np.ndarray]:

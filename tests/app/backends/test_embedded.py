@@ -252,6 +252,28 @@ def test_each_write_rebuilds_the_graphs_and_keeps_one_older_set(tmp_path: Path) 
     assert len(hits) == 180  # the graph holds all three writes
 
 
+def test_a_write_rebuilds_only_the_graphs_of_the_tenants_it_touched(tmp_path: Path) -> None:
+    rng = np.random.default_rng(10)
+    backend = new_backend(tmp_path, hnsw_min_chunks=50)
+    index_dir = tmp_path / "data" / "indexes" / "docs-v1"
+    backend.replace_documents("docs-v1", {
+        f"{tenant}-{i}": [make_chunk(f"{tenant}-{i}", "t", "x", unit(rng), tenant=tenant)] for tenant in ("t1", "t2") for i in range(60)
+    })
+
+    def graph_inodes(generation: int) -> dict[str, int]:
+        manifest = json.loads((index_dir / f"hnsw-{generation}" / "manifest.json").read_text())
+        return {tenant: (index_dir / f"hnsw-{generation}" / entry["file"]).stat().st_ino for tenant, entry in manifest.items()}
+
+    backend.replace_documents("docs-v1", {"t2-new": [make_chunk("t2-new", "t", "x", unit(rng), tenant="t2")]})
+    before, after = graph_inodes(1), graph_inodes(2)
+    assert after["t1"] == before["t1"] and after["t2"] != before["t2"]
+    backend.delete_documents("docs-v1", ["t1-0"])
+    assert graph_inodes(3)["t1"] != after["t1"] and graph_inodes(3)["t2"] == after["t2"]
+    for tenant, count in (("t1", 59), ("t2", 61)):
+        hits = backend.run_legs({"vector": VectorLeg(unit(rng), 100)}, AccessFilter(tenant, EVERYONE))["vector"].hits
+        assert len(hits) == count and all(h.doc_id.startswith(tenant) for h in hits)
+
+
 @hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     acls=st.lists(st.sampled_from([("*",), ("group:a",), ("group:b",), ("group:a", "group:b")]), min_size=1, max_size=60),
