@@ -852,6 +852,9 @@ class _Snapshot:
         """The tenant's graph with over-fetch for the filter's share of it, then
         the filter; ``None`` if fewer than ``k`` survive."""
         fetch = min(graph.get_current_count(), int(math.ceil(k / fraction * 1.5)) + 10)
+        # ef is the graph's, not the query's: a concurrent query on another request
+        # thread may run at its ef. Harmless: too small an ef only means too few
+        # survivors, and the caller then searches exactly.
         graph.set_ef(max(self.settings.hnsw_ef_search, fetch))
         labels, distances = graph.knn_query(query, k=fetch)
         # hnswlib labels are uint64: against int64 rows numpy would compare in float64,
