@@ -3,6 +3,11 @@
 Collapsed stacks are ``root;…;leaf count`` lines. *Self* counts the samples a
 function was the leaf of (where the CPU was), *inclusive* the samples it was
 anywhere on the stack (what it cost, callees included), each once per stack.
+
+py-spy samples without ``--gil`` so that time in native code that releases the
+GIL (tantivy's search, hnswlib's walk, onnxruntime) is seen; with
+``--nonblocking`` it also records some threads that are only waiting, so stacks
+whose leaf is a known wait are dropped (``_WAITING``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from pathlib import Path
 
 #: py-spy's synthetic roots (process and thread labels) are not code.
 _SYNTHETIC = re.compile(r"^(process \d+|thread \(0x[0-9A-Fa-f]+\))")
+#: Leaf frames that block rather than compute: an idle pool thread, a poller, a lock.
+_WAITING = re.compile(r"^(_worker|Condition\.wait|Event\.wait|EpollSelector\.select|Thread\.join|Future\.result) \(")
 
 
 def parse_collapsed(text: str) -> list[tuple[list[str], int]]:
@@ -37,7 +44,7 @@ def top_frames(text: str, n: int = 15) -> tuple[int, list[tuple[str, int]], list
     inclusive: Counter[str] = Counter()
     total = 0
     for frames, count in parse_collapsed(text):
-        if not frames:
+        if not frames or _WAITING.match(frames[-1]):
             continue
         total += count
         short = [_short(f) for f in frames]
@@ -51,7 +58,7 @@ def render(path: Path, n: int = 15) -> str:
     total, own, inclusive = top_frames(Path(path).read_text(encoding="utf-8", errors="replace"), n)
     if not total:
         return f"{path}: no samples"
-    lines = [f"py-spy profile {path} — {total} samples (threads holding the GIL, all workers)", "", "top self:"]
+    lines = [f"py-spy profile {path} — {total} samples (threads on a CPU, in Python or in native code such as tantivy and hnswlib; all workers)", "", "top self:"]
     lines += [f"  {100 * c / total:5.1f}%  {frame}" for frame, c in own]
     lines += ["", "top inclusive:"]
     lines += [f"  {100 * c / total:5.1f}%  {frame}" for frame, c in inclusive]

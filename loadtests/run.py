@@ -155,7 +155,7 @@ def start_profiler(args: argparse.Namespace, server: subprocess.Popen) -> subpro
         return None
     command = [
         str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.pid), "--subprocesses",
-        "--format", "raw", "--rate", "200", "--nonblocking", "--gil", "--duration", str(int(_seconds(args.duration))),
+        "--format", "raw", "--rate", "200", "--nonblocking", "--duration", str(int(_seconds(args.duration))),
         "--output", str(args.out / "profile.txt"),
     ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(args.out / "py-spy.log", "wb"))

@@ -617,7 +617,7 @@ class _Snapshot:
         self._tenants = tenants
         self._acl = {k: np.asarray(v, dtype=np.int64) for k, v in acl_postings.items()}
         self._meta = {k: np.asarray(v, dtype=np.int64) for k, v in meta_postings.items()}
-        self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._masks: OrderedDict[tuple, tuple[np.ndarray, int]] = OrderedDict()
         self._masks_lock = threading.Lock()
         #: tenant code -> (positions, contiguous copy of their vectors), built on first use.
         self._tenant_blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -653,14 +653,14 @@ class _Snapshot:
         return graphs
 
     # -------------------------------------------------------------- filters
-    def allowed(self, access: AccessFilter) -> np.ndarray:
-        """Boolean mask over chunk positions that ``access`` admits."""
+    def allowed(self, access: AccessFilter) -> tuple[np.ndarray, int]:
+        """Boolean mask over chunk positions that ``access`` admits, and how many it admits."""
         key = (access.tenant, access.principals, tuple(sorted(access.metadata.items())))
         with self._masks_lock:
-            mask = self._masks.get(key)
-            if mask is not None:
+            cached = self._masks.get(key)
+            if cached is not None:
                 self._masks.move_to_end(key)
-                return mask
+                return cached
         n = len(self.rows)
         code = self._tenant_codes.get(access.tenant)
         if code is None:
@@ -672,19 +672,20 @@ class _Snapshot:
                 if postings is not None:
                     readable[postings] = True
             mask = readable & (self._tenants == code)
-            for key, values in access.metadata.items():
+            for field, values in access.metadata.items():
                 matching = np.zeros(n, dtype=bool)
                 for value in values:
-                    postings = self._meta.get((key, value))
+                    postings = self._meta.get((field, value))
                     if postings is not None:
                         matching[postings] = True
                 mask &= matching
         mask.setflags(write=False)
+        cached = (mask, int(np.count_nonzero(mask)))
         with self._masks_lock:
-            self._masks[key] = mask
+            self._masks[key] = cached
             if len(self._masks) > 256:
                 self._masks.popitem(last=False)
-        return mask
+        return cached
 
     # ----------------------------------------------------------------- legs
     def run_leg(self, name: str, leg: Leg, access: AccessFilter) -> LegResult:
@@ -714,8 +715,7 @@ class _Snapshot:
         Q, Occur = tantivy.Query, tantivy.Occur
         schema = self.text_index.schema
         terms = self.analyzer.analyze(leg.text)
-        mask = self.allowed(access)
-        admitted = int(np.count_nonzero(mask))
+        mask, admitted = self.allowed(access)
         if not terms or leg.k <= 0 or admitted == 0:
             return []
         should = []
@@ -770,8 +770,7 @@ class _Snapshot:
     def vector(self, leg: VectorLeg, access: AccessFilter) -> list[LegHit]:
         """k-NN by cosine, within the caller's tenant: HNSW when the filter admits
         most of a tenant that has a graph, else exact over the admitted chunks."""
-        mask = self.allowed(access)
-        admitted = int(np.count_nonzero(mask))
+        mask, admitted = self.allowed(access)
         if min(leg.k, admitted) <= 0:
             return []
         query = np.asarray(leg.vector, dtype=np.float32)

@@ -367,3 +367,18 @@ def test_lexical_post_filter_plan_matches_filtering_inside_the_query(tmp_path_fa
     got, want = (backend.run_legs(leg, access)["lexical"].hits for backend in (post, inside))
     assert [(h.doc_id, h.score) for h in got] == [(h.doc_id, h.score) for h in want]
     assert all(access.admits(chunks[h.doc_id][0]) for h in got)
+
+
+def test_filter_masks_are_cached_per_caller_and_metadata(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    backend = new_backend(tmp_path)
+    backend.replace_documents("docs-v1", {
+        f"d{i}": [make_chunk(f"d{i}", "t", "x", unit(rng), metadata={"kind": ("a" if i % 2 else "b",)})] for i in range(10)
+    })
+    snapshot = backend._current()
+    plain = AccessFilter("t1", EVERYONE)
+    only_a = AccessFilter("t1", EVERYONE, {"kind": ("a",)})
+    assert snapshot.allowed(only_a)[1] == 5 and snapshot.allowed(plain)[1] == 10
+    # A second call is a cache hit (the same object), with or without metadata.
+    assert snapshot.allowed(only_a) is snapshot.allowed(only_a)
+    assert snapshot.allowed(plain) is snapshot.allowed(plain)
