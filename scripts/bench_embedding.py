@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.embedding import VARIANT_FILES, Encoder, load_encoder  # noqa: E402
 from app.settings import PROJECT_ROOT, Settings  # noqa: E402
+from loadtests.stats import percentile  # noqa: E402
 
 SAMPLE = PROJECT_ROOT / "sample_data"
 FALLBACK_QUERIES = ["how do I rotate an API key", "can't sign in with okta", "refund policy", "export data to csv"]
@@ -70,11 +71,6 @@ def load_passages(encoder: Encoder, count: int, max_tokens: int) -> list[str]:
     return passages[:count]
 
 
-def percentile(sorted_values: list[float], share: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
-
-
 def bench_queries(encoder: Encoder, queries: list[str], repeats: int) -> dict[str, float]:
     """p50/p95 wall milliseconds of single-query embedding, and the p50 of CPU milliseconds."""
     for query in queries[:20]:  # warm-up: allocator arenas, kernel selection
@@ -86,7 +82,7 @@ def bench_queries(encoder: Encoder, queries: list[str], repeats: int) -> dict[st
         wall.append((time.perf_counter() - began) * 1000)
         cpu.append((time.process_time() - began_cpu) * 1000)
     wall.sort()
-    return {"p50": statistics.median(wall), "p95": percentile(wall, 0.95), "cpu_p50": statistics.median(cpu)}
+    return {"p50": statistics.median(wall), "p95": percentile(wall, 95), "cpu_p50": statistics.median(cpu)}
 
 
 def bench_passages(encoder: Encoder, passages: list[str], batch_size: int, rounds: int) -> dict[str, float]:

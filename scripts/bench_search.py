@@ -26,12 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.settings import PROJECT_ROOT, Settings  # noqa: E402
 from app.web import create_app  # noqa: E402
+from loadtests.stats import percentile  # noqa: E402
 from loadtests.workload import build_workload, load_queries, mint_tokens, parse_personas  # noqa: E402
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,10 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     cpu_ms = (time.process_time() - cpu_began) * 1000 / args.requests
 
     print(f"{args.requests} searches over {len(requests)} distinct queries, size {args.size}, data {args.data_dir}")
-    print(f"request  p50 {percentile(wall, .5):6.2f} ms  p95 {percentile(wall, .95):6.2f} ms  "
+    wall.sort()
+    print(f"request  p50 {percentile(wall, 50):6.2f} ms  p95 {percentile(wall, 95):6.2f} ms  "
           f"mean {statistics.fmean(wall):6.2f} ms  CPU {cpu_ms:.2f} ms/search{'  (profiled)' if profiler else ''}")
     for stage, values in sorted(stages.items()):
-        print(f"  {stage:<10} p50 {percentile(values, .5):6.2f} ms  p95 {percentile(values, .95):6.2f} ms")
+        values.sort()
+        print(f"  {stage:<10} p50 {percentile(values, 50):6.2f} ms  p95 {percentile(values, 95):6.2f} ms")
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.profile)
