@@ -553,6 +553,13 @@ class _Writer:
         _atomic_write(self.path / "GENERATION", str(generation))
 
 
+def _over_fetch(k: int, share: float) -> int:
+    """How many unfiltered hits to ask for so that ``k`` of them are expected to
+    pass a filter admitting ``share``, with half again as many to spare for
+    chance (both legs fall back to an exact plan when too few pass)."""
+    return math.ceil(k / share * 1.5) + 10
+
+
 def _link_or_copy(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
@@ -738,7 +745,7 @@ class _Snapshot:
             return self._position_of_row[np.array(rows, dtype=np.int64)], scores
 
         def top(k: int) -> tuple[np.ndarray, np.ndarray]:
-            fetch = math.ceil(k * len(self.rows) / admitted * 1.5) + 10
+            fetch = _over_fetch(k, admitted / len(self.rows))
             if fetch <= self.settings.lexical_post_filter_max_fetch:
                 positions, scores = ranked(text_query, fetch)
                 keep = mask[positions]
@@ -854,7 +861,7 @@ class _Snapshot:
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """The tenant's graph with over-fetch for the filter's share of it, then
         the filter; ``None`` if fewer than ``k`` survive."""
-        fetch = min(graph.get_current_count(), int(math.ceil(k / fraction * 1.5)) + 10)
+        fetch = min(graph.get_current_count(), _over_fetch(k, fraction))
         # ef is the graph's, not the query's: a concurrent query on another request
         # thread may run at its ef. Harmless: too small an ef only means too few
         # survivors, and the caller then searches exactly.
