@@ -249,12 +249,10 @@ class SearchService:
         if not scored:
             return ranked, chunks
         blended = interpolate(outcome.scores, [doc.fused.score for doc in scored], self.settings.rerank_interpolation)
-        final = {doc.fused.doc_id: score for doc, score in zip(scored, blended)}
-        model = {doc.fused.doc_id: score for doc, score in zip(scored, outcome.scores)}
-        order = sorted(scored, key=lambda d: (-final[d.fused.doc_id], -d.fused.score, d.fused.doc_id))
+        order = sorted(zip(scored, blended, outcome.scores), key=lambda t: (-t[1], -t[0].fused.score, t[0].fused.doc_id))
         reranked = [
-            RankedDocument(doc.fused, doc.fused_rank, doc.best_chunk, final[doc.fused.doc_id], rank, model[doc.fused.doc_id])
-            for rank, doc in enumerate(order, start=1)
+            RankedDocument(doc.fused, doc.fused_rank, doc.best_chunk, score, rank, model_score)
+            for rank, (doc, score, model_score) in enumerate(order, start=1)
         ]
         return reranked + ranked[len(scored) :], chunks
 
