@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.settings import Settings  # noqa: E402
+from loadtests.workload import default_queries  # noqa: E402
 from loadtests.budgets import check, load_budgets, passed, render_table, without_request_type  # noqa: E402
 
 HOST = "127.0.0.1"  # never anything else: the machine is shared
@@ -119,11 +120,6 @@ def stop(server: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)  # the group we created with start_new_session
         server.wait(timeout=10)
-
-
-def default_queries() -> list[Path]:
-    """The sample queries plus every shared BEIR ``queries.jsonl`` found (more distinct texts)."""
-    return [ROOT / "sample_data" / "queries.jsonl", *sorted((ROOT.parent / "shared" / "datasets").glob("*/queries.jsonl"))]
 
 
 def run_locust(args: argparse.Namespace, url: str, summary: Path) -> int:

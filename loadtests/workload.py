@@ -9,9 +9,15 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from app.auth import mint_token
-from app.settings import Settings
+from app.settings import PROJECT_ROOT, Settings
 
 Persona = tuple[str, tuple[str, ...]]
+
+
+def default_queries() -> list[Path]:
+    """The sample queries plus every shared BEIR ``queries.jsonl`` found (more distinct texts)."""
+    shared = PROJECT_ROOT.parent / "shared" / "datasets"
+    return [PROJECT_ROOT / "sample_data" / "queries.jsonl", *sorted(shared.glob("*/queries.jsonl"))]
 
 
 def load_queries(paths: list[Path]) -> list[dict[str, Any]]:

@@ -27,13 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.settings import PROJECT_ROOT, Settings  # noqa: E402
 from app.web import create_app  # noqa: E402
 from loadtests.stats import percentile  # noqa: E402
-from loadtests.workload import build_workload, load_queries, mint_tokens, parse_personas  # noqa: E402
+from loadtests.workload import build_workload, default_queries, load_queries, mint_tokens, parse_personas  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--queries", type=Path, default=PROJECT_ROOT / "sample_data" / "queries.jsonl")
+    parser.add_argument("--queries", type=Path, action="append", default=None,
+                        help="query JSONL (repeatable); default: the load test's mix, the sample and shared BEIR queries")
     parser.add_argument("--personas", default="", help="for queries without a tenant: tenant:p1,p2;tenant2:")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--size", type=int, default=10)
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = Settings.from_env(data_dir=args.data_dir)
-    workload = build_workload(load_queries([args.queries]), parse_personas(args.personas))
+    workload = build_workload(load_queries(args.queries or default_queries()), parse_personas(args.personas))
     tokens = mint_tokens(workload, settings)
     requests = [(tokens[p], text) for p in sorted(workload) for text in workload[p]]
     client = create_app(settings).test_client()
