@@ -308,6 +308,9 @@ class Lifecycle:
             fill(report)
             if not report.verification.ok:
                 raise LifecycleError("verification failed: " + "; ".join(report.verification.problems))
+            # Read-only from here until it goes live: merge what the bulk writes left.
+            self._log(f"force-merging {name}")
+            self.backend.force_merge(name)
         except Exception as exc:
             self._abandon(name, keep_failed)
             where = f"still points at {previous}" if previous else "still points at no index"

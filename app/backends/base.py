@@ -168,6 +168,13 @@ class SearchBackend(Protocol):
     def iter_chunks(self, index: str) -> Iterable[Chunk]:
         """Every stored chunk of ``index`` (vectors included), for migrations."""
 
+    def force_merge(self, index: str) -> None:
+        """Merge ``index`` into one segment for the fastest reads, once it is built.
+
+        Each segment is searched on its own, and bulk writes leave many; an index
+        about to go live (a new version before its alias switch) is merged once.
+        """
+
     # --- versions and alias -----------------------------------------------------
     def list_indexes(self) -> list[IndexInfo]:
         """Every ``<alias>-vN`` index with its counts."""

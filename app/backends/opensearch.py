@@ -345,6 +345,15 @@ class OpenSearchBackend:
         self._delete_by_query(name, req.stale_chunks_query(ids, []))
         return existed
 
+    def force_merge(self, index: str) -> None:
+        name = self.resolve(index)
+        response = self._call(
+            f"force-merging {name}", self.client.indices.forcemerge, index=name, params={"max_num_segments": "1"}
+        )
+        failed = (response or {}).get("_shards", {}).get("failed", 0)
+        if failed:
+            raise BackendError(f"force-merge of {name!r} failed on {failed} shard(s): {response['_shards'].get('failures', [])[:3]}")
+
     def iter_chunks(self, index: str) -> Iterator[Chunk]:
         for hit in self.scan_index(self.resolve(index), None):
             yield req.chunk_from_source(hit["_id"], hit)

@@ -17,7 +17,9 @@ from app.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("index", help="index versions: templates, create, migrate, rollback, status, import")
+    parser = subparsers.add_parser(
+        "index", help="index versions: templates, create, migrate, rollback, status, import, force-merge"
+    )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     templates = actions.add_parser("install-templates", help="install the index templates (idempotent); report drift")
@@ -46,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status = actions.add_parser("status", help="live index, counts per index, template and model versions")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=run_status)
+
+    merge = actions.add_parser(
+        "force-merge", help="merge an index into one segment (migrate and import do this before the switch)"
+    )
+    merge.add_argument("--index", default=None, metavar="NAME", help="default: the index the alias points at")
+    merge.set_defaults(handler=run_force_merge)
 
     imp = actions.add_parser("import", help="chunk + embed an existing keyword index into a new version, then switch")
     imp.add_argument("--from-index", required=True, metavar="OLD")
@@ -103,6 +111,14 @@ def run_rollback(args: argparse.Namespace, settings: Settings) -> int:
 def run_status(args: argparse.Namespace, settings: Settings) -> int:
     status = lifecycle(settings).status()
     print(json.dumps(status, indent=2, sort_keys=True, default=str) if args.json else format_status(status))
+    return 0
+
+
+def run_force_merge(args: argparse.Namespace, settings: Settings) -> int:
+    tool = lifecycle(settings)
+    index = args.index or tool.backend.live_index().name
+    tool.backend.force_merge(index)
+    print(f"force-merged {index}")
     return 0
 
 

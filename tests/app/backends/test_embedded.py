@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from app.analysis import ENGLISH, tantivy_analyzer
 from app.backends.base import AccessFilter, Chunk, IndexInfo, IndexNotFound, LexicalLeg, VectorLeg
-from app.backends.embedded import EmbeddedBackend
+from app.backends.embedded import EmbeddedBackend, _TextIndex
 from app.settings import Settings
 
 DIM = 8
@@ -187,6 +187,69 @@ def test_interrupted_write_is_repaired_from_sqlite(tmp_path: Path) -> None:
     backend.replace_documents("docs-v1", {"c": [make_chunk("c", "gamma", "third", unit(rng))]})
     hits = backend.run_legs({"lexical": LexicalLeg("beta second", 10)}, AccessFilter("t1", EVERYONE))["lexical"].hits
     assert [h.doc_id for h in hits] == ["b"]
+
+
+def text_segments(backend: EmbeddedBackend, index: str = "docs-v1") -> int:
+    text = _TextIndex.open(backend.indexes_dir / index / "text")
+    text.reload()
+    return text.searcher().num_segments
+
+
+def test_force_merge_leaves_one_segment_and_the_same_answers(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    words = "alpha beta gamma delta epsilon zeta eta theta".split()
+    backend = new_backend(tmp_path / "merged", hnsw_min_chunks=30)
+    chunks = {}
+    for write in range(4):  # one segment per commit
+        batch = {
+            f"w{write}-{i}": [make_chunk(f"w{write}-{i}", str(rng.choice(words)), " ".join(rng.choice(words, 6)), unit(rng),
+                                         tenant=("t1", "t2")[i % 2], acl=("*",) if i % 3 else ("group:x",))]
+            for i in range(40)
+        }
+        backend.replace_documents("docs-v1", batch)
+        chunks |= batch
+    backend.delete_documents("docs-v1", ["w0-0", "w1-1"])
+    # The same surviving chunks written in one commit: one segment, no deleted documents in its statistics.
+    one_write = new_backend(tmp_path / "one-write", hnsw_min_chunks=10**9)
+    one_write.replace_documents("docs-v1", {d: c for d, c in chunks.items() if d not in ("w0-0", "w1-1")})
+    index_dir = backend.indexes_dir / "docs-v1"
+    reader = EmbeddedBackend(backend.settings)  # another process's view
+    accesses = [AccessFilter(t, p) for t in ("t1", "t2") for p in (EVERYONE, frozenset({"group:x"}))]
+    queries = [(f"{a} {b}", unit(rng)) for a, b in zip(words, reversed(words))]
+
+    def answers(leg: str, of: EmbeddedBackend = reader) -> list:
+        """Every hit (k exceeds the index) as (score, doc_id), so ties compare by id."""
+        return [
+            sorted((round(h.score, 6), h.doc_id) for h in of.run_legs(
+                {leg: LexicalLeg(text, 200) if leg == "lexical" else VectorLeg(vector, 200)}, access)[leg].hits)
+            for access in accesses for text, vector in queries
+        ]
+
+    vector_before = answers("vector")
+    generation = int((index_dir / "GENERATION").read_text())
+    graphs = {p.name: p.stat().st_ino for p in (index_dir / f"hnsw-{generation}").glob("*.bin")}
+    assert text_segments(backend) > 1 and len(graphs) == 2
+    backend.force_merge("docs-v1")
+    assert text_segments(backend) == 1
+    assert int((index_dir / "GENERATION").read_text()) == generation + 1  # readers reload
+    assert {p.name: p.stat().st_ino for p in (index_dir / f"hnsw-{generation + 1}").glob("*.bin")} == graphs  # kept
+    assert answers("lexical") == answers("lexical", one_write)
+    assert answers("vector") == vector_before
+    backend.force_merge("docs-v1")  # already one segment: nothing to do
+    assert int((index_dir / "GENERATION").read_text()) == generation + 1
+
+
+def test_force_merge_interrupted_after_sqlite_is_repaired(tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    backend = new_backend(tmp_path)
+    for name in ("one", "two"):
+        backend.replace_documents("docs-v1", {name: [make_chunk(name, "t", f"word {name}", unit(rng))]})
+    with sqlite3.connect(backend.indexes_dir / "docs-v1" / "chunks.sqlite") as db:  # crash after the new generation
+        db.execute("UPDATE state SET value = value + 1 WHERE key = 'generation'")
+    backend.force_merge("docs-v1")  # the writer repairs first (one segment), so the merge has nothing left
+    assert text_segments(backend) == 1
+    hits = backend.run_legs({"lexical": LexicalLeg("word", 10)}, AccessFilter("t1", EVERYONE))["lexical"].hits
+    assert sorted(h.doc_id for h in hits) == ["one", "two"]
 
 
 def test_alias_switch_is_seen_without_restart(tmp_path: Path) -> None:

@@ -29,6 +29,9 @@ def test_rebuild_uses_server_side_reindex_then_rolls_back(tool: Lifecycle, backe
     assert report.method == "reindex" and report.index == "docs-v1-000002" and report.switched
     assert report.verification.documents == report.verification.expected_documents == 9
     assert len(stub.calls("POST", "/_reindex")) == 1
+    # Merged once verified, before the switch; never the live index.
+    merge, switch = (stub.requests.index(stub.calls(m, p)[-1]) for m, p in (("POST", "/_forcemerge$"), ("POST", "^/_aliases$")))
+    assert stub.requests[merge]["path"] == "/docs-v1-000002/_forcemerge" and merge < switch
     assert backend.alias_target() == "docs-v1-000002"
     assert tool.rollback() == ("docs-v1-000002", "docs-v1-000001")
     status = tool.status()

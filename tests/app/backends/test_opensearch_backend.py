@@ -82,6 +82,15 @@ def test_switch_alias_is_one_atomic_aliases_call(live: OpenSearchBackend, stub) 
     assert body == {"actions": [{"remove": {"index": "docs-v1-000001", "alias": "docs"}}, {"add": {"index": "docs-v1-000002", "alias": "docs"}}]}
 
 
+def test_force_merge_asks_for_one_segment(live: OpenSearchBackend, stub) -> None:
+    live.force_merge("docs-v1")  # the logical name resolves to its newest generation
+    (call,) = stub.calls("POST", "/_forcemerge$")
+    assert call["path"] == "/docs-v1-000001/_forcemerge" and call["params"] == {"max_num_segments": "1"}
+    stub.fail("POST", "/_forcemerge$", 500, times=5)
+    with pytest.raises(BackendError, match="force-merging docs-v1-000001"):
+        live.force_merge("docs-v1-000001")
+
+
 def test_replace_removes_stale_chunks_and_updates_hashes(live: OpenSearchBackend) -> None:
     live.replace_documents("docs-v1", {"d1": [chunk("d1", 0, "Database failover", "shorter now", content_hash="new")]})
     assert live.document_hashes("docs-v1")["d1"] == "new"

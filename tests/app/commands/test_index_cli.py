@@ -84,3 +84,23 @@ def test_usage_errors_are_argparse_errors(cli) -> None:
     with pytest.raises(SystemExit) as exit_:
         cli("index", "migrate")
     assert exit_.value.code == 2
+
+
+def test_force_merge_through_the_cli(cli, settings: Settings, tiny_docs: list[dict], tmp_path: Path) -> None:
+    from app.backends.embedded import _TextIndex
+
+    def segments() -> int:
+        text = _TextIndex.open(settings.data_dir / "indexes" / "docs-v1" / "text")
+        text.reload()
+        return text.searcher().num_segments
+
+    for part, docs in enumerate((tiny_docs[:5], tiny_docs[5:])):  # two ingests, two commits
+        source = tmp_path / f"part{part}.jsonl"
+        source.write_text("".join(json.dumps(doc) + "\n" for doc in docs), encoding="utf-8")
+        assert cli("ingest", "--quiet", str(source))[0] == 0
+    assert segments() == 2
+    assert cli("index", "force-merge") == (0, "force-merged docs-v1\n", "")
+    assert segments() == 1
+    assert EmbeddedBackend(settings).live_index().documents == 9
+    code, _, err = cli("index", "force-merge", "--index", "docs-v7")
+    assert code == 1 and "docs-v7" in one_line_error(err)

@@ -206,6 +206,7 @@ class StubCluster:
             ("POST", "/{index}/_count"): self.count,
             ("GET", "/{index}/_count"): self.count,
             ("POST", "/{index}/_refresh"): lambda *a: {"_shards": SHARDS},
+            ("POST", "/{index}/_forcemerge"): self.forcemerge,
             ("POST", "/{index}/_delete_by_query"): self.delete_by_query,
             ("PUT", "/_search/pipeline/{id}"): self.put_pipeline,
             ("POST", "/{index}/_search/point_in_time"): self.create_pit,
@@ -369,6 +370,10 @@ class StubCluster:
         query = (body or {}).get("query", {"match_all": {}})
         n = sum(1 for name in self.targets(parts[0]) for doc in self.indexes[name].docs.values() if self._match(query, doc)[0])
         return {"count": n, "_shards": SHARDS}
+
+    def forcemerge(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
+        self.targets(parts[0])  # 404 for a missing index, as OpenSearch answers
+        return {"_shards": SHARDS}
 
     def delete_by_query(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
         deleted = 0
