@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from app.analysis import ENGLISH, tantivy_analyzer
 from app.backends.base import AccessFilter, Chunk, IndexInfo, IndexNotFound, LexicalLeg, VectorLeg
-from app.backends.embedded import EmbeddedBackend, _TextIndex
+from app.backends.embedded import EmbeddedBackend, _over_fetch, _TextIndex
 from app.settings import Settings
 
 DIM = 8
@@ -445,3 +445,19 @@ def test_filter_masks_are_cached_per_caller_and_metadata(tmp_path: Path) -> None
     # A second call is a cache hit (the same object), with or without metadata.
     assert snapshot.allowed(only_a) is snapshot.allowed(only_a)
     assert snapshot.allowed(plain) is snapshot.allowed(plain)
+
+
+def binomial_below(n: int, p: float, k: int) -> float:
+    """P(X < k) for X ~ Binomial(n, p), summed in log space."""
+    log_pmf = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p)
+               for i in range(min(k, n + 1))]
+    return math.fsum(math.exp(v) for v in log_pmf)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(k=st.integers(1, 1000), share=st.floats(0.01, 0.999))
+def test_over_fetch_finds_k_survivors_but_for_rare_queries(k: int, share: float) -> None:
+    n = _over_fetch(k, share)
+    assert binomial_below(n, share, k) <= 0.002  # a fallback to the exact plan about once in 500 queries at most
+    if k >= 50:  # the depths legs ask for: never deeper than the old 1.5 k / share
+        assert n <= math.ceil(1.5 * k / share) + 10
