@@ -281,7 +281,8 @@ class EmbeddedBackend:
 
 # ---------------------------------------------------------------------- storage
 
-_CHUNK_COLUMNS = "chunk_id, doc_id, position, title, text, tenant, acl, metadata, url, updated_at, content_hash, vector"
+_CHUNK_COLUMNS_BUT_VECTOR = "chunk_id, doc_id, position, title, text, tenant, acl, metadata, url, updated_at, content_hash"
+_CHUNK_COLUMNS = f"{_CHUNK_COLUMNS_BUT_VECTOR}, vector"
 
 
 def _open_db(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -919,9 +920,11 @@ class _Snapshot:
     def fetch(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         if not chunk_ids:
             return {}
+        # Without the vector, as the OpenSearch backend's _source_excludes: these
+        # chunks are shown, not searched, and each vector is a 1.5 kB blob to copy.
         with self._db_lock:
             rows = self.db.execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})",
+                f"SELECT {_CHUNK_COLUMNS_BUT_VECTOR}, NULL FROM chunks WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})",
                 list(chunk_ids),
             ).fetchall()
         return {chunk.chunk_id: chunk for chunk in map(_chunk_from_row, rows)}

@@ -173,6 +173,16 @@ def test_replacing_a_document_drops_its_old_chunks(tmp_path: Path) -> None:
     assert backend.index_info("docs-v1").chunks == 1
 
 
+def test_fetch_returns_stored_chunks_without_their_vectors(tmp_path: Path) -> None:
+    rng = np.random.default_rng(13)
+    backend = new_backend(tmp_path)
+    stored = make_chunk("doc", "Title", "the text", unit(rng), acl=("group:a", "user:b"), metadata={"team": ("sre", "ops")})
+    backend.replace_documents("docs-v1", {"doc": [stored]})
+    fetched = backend.fetch_chunks(["doc#0", "missing#0"])
+    assert list(fetched) == ["doc#0"]
+    assert fetched["doc#0"] == stored and fetched["doc#0"].vector is None  # (== ignores the vector)
+
+
 def test_interrupted_write_is_repaired_from_sqlite(tmp_path: Path) -> None:
     """If the text index missed a commit, the next writer rebuilds it."""
     rng = np.random.default_rng(6)
