@@ -18,6 +18,7 @@ the same ``HYBRID_*`` settings as the server.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -30,7 +31,7 @@ from locust import FastHttpUser, constant, events, task
 
 from app.settings import PROJECT_ROOT, Settings
 from loadtests.stats import summarize
-from loadtests.workload import build_workload, load_queries, mint_tokens, parse_personas
+from loadtests.workload import build_workload, deal_order, load_queries, mint_tokens, parse_personas
 
 DEFAULT_QUERIES = PROJECT_ROOT / "sample_data" / "queries.jsonl"
 DEFAULT_WEIGHTS = {"hybrid": 6, "page": 2, "explain": 1, "rerank": 1}
@@ -46,7 +47,8 @@ def _weights(spec: str) -> dict[str, int]:
 
 _paths = [Path(p) for p in os.environ.get("LOADTEST_QUERIES", str(DEFAULT_QUERIES)).split(os.pathsep) if p]
 WORKLOAD = build_workload(load_queries(_paths), parse_personas(os.environ.get("LOADTEST_PERSONAS", "")))
-PERSONAS = sorted(WORKLOAD)
+PERSONAS = deal_order(WORKLOAD)
+_next_user = itertools.count()
 WEIGHTS = _weights(os.environ.get("LOADTEST_WEIGHTS", ""))
 TOKENS = mint_tokens(PERSONAS, Settings.from_env())
 
@@ -64,7 +66,7 @@ class SearchUser(FastHttpUser):
     wait_time = constant(float(os.environ.get("LOADTEST_WAIT_MS", "0")) / 1000)
 
     def on_start(self) -> None:
-        self.persona = random.choice(PERSONAS)
+        self.persona = PERSONAS[next(_next_user) % len(PERSONAS)]
         self.queries = WORKLOAD[self.persona]
         self.headers = {"Authorization": f"Bearer {TOKENS[self.persona]}", "Content-Type": "application/json"}
 

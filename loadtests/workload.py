@@ -65,6 +65,21 @@ def build_workload(queries: list[dict[str, Any]], extra: list[Persona]) -> dict[
     return {persona: texts for persona, texts in by_persona.items() if texts}
 
 
+def deal_order(personas: Iterable[Persona]) -> list[Persona]:
+    """The order in which Locust users take personas: tenants in turn, each's
+    personas in sorted order (acme 1, globex 1, initech 1, acme 2, ...).
+
+    A fixed order makes runs comparable (users picking at random met different
+    queries each run: a CISI-heavy persona costs twice a sample one), and a few
+    users still span every tenant.
+    """
+    by_tenant: dict[str, list[Persona]] = defaultdict(list)
+    for persona in sorted(personas):
+        by_tenant[persona[0]].append(persona)
+    rounds = itertools.zip_longest(*by_tenant.values())
+    return [persona for round_ in rounds for persona in round_ if persona is not None]
+
+
 def mint_tokens(personas: Iterable[Persona], settings: Settings, ttl_s: int = 24 * 3600) -> dict[Persona, str]:
     """One development token per persona (HS256, the server's secret from ``settings``)."""
     return {

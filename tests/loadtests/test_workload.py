@@ -9,7 +9,7 @@ import jwt
 
 from app.auth import TokenVerifier
 from app.settings import Settings
-from loadtests.workload import build_workload, load_queries, mint_tokens, parse_personas
+from loadtests.workload import build_workload, deal_order, load_queries, mint_tokens, parse_personas
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:
@@ -40,3 +40,10 @@ def test_each_persona_gets_a_token_the_server_accepts(tmp_path: Path) -> None:
 
 def test_personas_spec_parses() -> None:
     assert parse_personas("acme:group:sre,user:bob; globex:") == [("acme", ("group:sre", "user:bob")), ("globex", ())]
+
+
+def test_users_take_personas_tenant_by_tenant_in_a_fixed_order() -> None:
+    personas = [("globex", ("user:b",)), ("acme", ("user:z",)), ("acme", ("user:a",)), ("initech", ()), ("globex", ("user:a",))]
+    dealt = deal_order(personas)
+    assert dealt == [("acme", ("user:a",)), ("globex", ("user:a",)), ("initech", ()), ("acme", ("user:z",)), ("globex", ("user:b",))]
+    assert deal_order(reversed(personas)) == dealt
