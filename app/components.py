@@ -89,3 +89,18 @@ class Components:
             self.backend.live_index()
         except Exception as exc:  # noqa: BLE001 - readiness reports it
             log.warning("index not ready at warm-up: %s", exc)
+
+    def load_index_before_fork(self) -> None:
+        """Embedded backend: load the index snapshot now, in the gunicorn master,
+        so the forked workers share its pages (vectors, graphs, filter postings)
+        copy-on-write instead of each reading a private copy. A worker loads its
+        own once the index changes. Other backends hold connections, which must
+        not cross a fork: left to each worker."""
+        if self.settings.backend != "embedded":
+            return
+        try:
+            index = self.backend.live_index()
+        except Exception as exc:  # noqa: BLE001 - each worker loads it then; readiness reports it
+            log.warning("index not loaded before fork: %s", exc)
+            return
+        log.info("index %s (%d chunks) loaded before fork, shared by the workers", index.name, index.chunks)

@@ -630,7 +630,11 @@ class _Snapshot:
     def __init__(self, path: Path, settings: Settings) -> None:
         self.path = path
         self.settings = settings
+        # The loading connection is closed at the end: a snapshot may be loaded in
+        # the gunicorn master and shared by its forked workers (an SQLite connection
+        # must not cross a fork), so fetch() opens one per process.
         self.db = _open_db(path, readonly=True)
+        self._db_pid = os.getpid()
         self._db_lock = threading.Lock()
         generation = self.db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()[0]
         self.info = _read_info(path)
@@ -676,6 +680,8 @@ class _Snapshot:
         self.analyzer = _analyzer()
         self._tenant_sizes = np.bincount(tenants, minlength=len(tenant_codes))
         self.graphs = self._load_graphs(generation)
+        self.db.close()
+        self._db_pid = None
 
     @classmethod
     def load(cls, path: Path, settings: Settings) -> "_Snapshot":
@@ -923,6 +929,8 @@ class _Snapshot:
         # Without the vector, as the OpenSearch backend's _source_excludes: these
         # chunks are shown, not searched, and each vector is a 1.5 kB blob to copy.
         with self._db_lock:
+            if self._db_pid != os.getpid():
+                self.db, self._db_pid = _open_db(self.path, readonly=True), os.getpid()
             rows = self.db.execute(
                 f"SELECT {_CHUNK_COLUMNS_BUT_VECTOR}, NULL FROM chunks WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})",
                 list(chunk_ids),

@@ -94,4 +94,5 @@ def test_gunicorn_serves_searches_metrics_and_one_access_line_per_request(
     access = [line for line in lines if line.get("logger") == "hybrid.access" and line.get("path") == "/v1/search"]
     assert sorted(line["request_id"] for line in access) == sorted(request_ids + ["gunicorn-test-401"])
     assert not [line for line in lines if line.get("logger") == "gunicorn.access"]
+    assert any("loaded before fork" in line.get("message", "") for line in lines)  # one copy, shared by the workers
     assert QUERY not in log_path.read_text()  # the query is logged as a hash and a length only

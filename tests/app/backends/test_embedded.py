@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 from pathlib import Path
 
@@ -181,6 +182,36 @@ def test_fetch_returns_stored_chunks_without_their_vectors(tmp_path: Path) -> No
     fetched = backend.fetch_chunks(["doc#0", "missing#0"])
     assert list(fetched) == ["doc#0"]
     assert fetched["doc#0"] == stored and fetched["doc#0"].vector is None  # (== ignores the vector)
+
+
+def test_a_snapshot_loaded_before_fork_serves_the_child(tmp_path: Path) -> None:
+    """gunicorn loads the index in the master; each worker must then search and
+    fetch through it (SQLite connections do not cross a fork: one per process)."""
+    rng = np.random.default_rng(14)
+    backend = new_backend(tmp_path)
+    backend.replace_documents("docs-v1", {f"d{i}": [make_chunk(f"d{i}", "t", f"word{i} shared", unit(rng))] for i in range(5)})
+    access = AccessFilter("t1", EVERYONE)
+    legs = {"lexical": LexicalLeg("shared word3", 5), "vector": VectorLeg(unit(rng), 5)}
+
+    def answer() -> str:
+        results = backend.run_legs(legs, access)
+        ids = [h.chunk_id for r in results.values() for h in r.hits]
+        return json.dumps([ids, sorted(c.text for c in backend.fetch_chunks(ids).values())])
+
+    expected = answer()  # loads the snapshot and opens this process's connection
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer through the inherited snapshot, then leave at once
+        try:
+            os.write(write_end, answer().encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        got = pipe.read().decode()
+    os.waitpid(pid, 0)
+    assert got == expected
+    assert answer() == expected  # and the parent's connection still works
 
 
 def test_interrupted_write_is_repaired_from_sqlite(tmp_path: Path) -> None:
