@@ -348,11 +348,19 @@ class OpenSearchBackend:
     def force_merge(self, index: str) -> None:
         name = self.resolve(index)
         response = self._call(
-            f"force-merging {name}", self.client.indices.forcemerge, index=name, params={"max_num_segments": "1"}
+            f"force-merging {name}",
+            self.client.indices.forcemerge,
+            index=name,
+            params={"max_num_segments": "1", **self._maintenance_timeout()},
         )
         failed = (response or {}).get("_shards", {}).get("failed", 0)
         if failed:
             raise BackendError(f"force-merge of {name!r} failed on {failed} shard(s): {response['_shards'].get('failures', [])[:3]}")
+
+    def _maintenance_timeout(self) -> dict[str, float]:
+        # opensearch-py takes request_timeout out of the params: it is this call's
+        # client timeout, not a query parameter.
+        return {"request_timeout": self.settings.opensearch_maintenance_timeout_s}
 
     def iter_chunks(self, index: str) -> Iterator[Chunk]:
         for hit in self.scan_index(self.resolve(index), None):
@@ -463,7 +471,7 @@ class OpenSearchBackend:
             f"reindexing {source} into {dest}",
             self.client.reindex,
             body=req.reindex_body(source, dest),
-            params={"refresh": "true", "wait_for_completion": "true"},
+            params={"refresh": "true", "wait_for_completion": "true", **self._maintenance_timeout()},
         )
         if response.get("failures"):
             raise BackendError(f"_reindex {source} → {dest} had failures: {response['failures'][:3]}")

@@ -85,10 +85,19 @@ def test_switch_alias_is_one_atomic_aliases_call(live: OpenSearchBackend, stub) 
 def test_force_merge_asks_for_one_segment(live: OpenSearchBackend, stub) -> None:
     live.force_merge("docs-v1")  # the logical name resolves to its newest generation
     (call,) = stub.calls("POST", "/_forcemerge$")
+    # (request_timeout is the client's: no query parameter, which the stub would refuse)
     assert call["path"] == "/docs-v1-000001/_forcemerge" and call["params"] == {"max_num_segments": "1"}
     stub.fail("POST", "/_forcemerge$", 500, times=5)
     with pytest.raises(BackendError, match="force-merging docs-v1-000001"):
         live.force_merge("docs-v1-000001")
+
+
+def test_force_merge_waits_longer_than_a_search(live: OpenSearchBackend, stub) -> None:
+    stub.slow("POST", "/_forcemerge$", 0.6)
+    short = live.settings.replace(opensearch_timeout_s=0.2, opensearch_max_retries=0)
+    OpenSearchBackend(short.replace(opensearch_maintenance_timeout_s=5.0)).force_merge("docs-v1")
+    with pytest.raises(BackendError, match="unreachable while force-merging"):
+        OpenSearchBackend(short.replace(opensearch_maintenance_timeout_s=0.2)).force_merge("docs-v1")
 
 
 def test_replace_removes_stale_chunks_and_updates_hashes(live: OpenSearchBackend) -> None:

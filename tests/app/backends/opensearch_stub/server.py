@@ -19,6 +19,7 @@ import json
 import math
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,6 +76,7 @@ class StubCluster:
         self.pipelines: dict[str, dict[str, Any]] = {}
         self.pits: dict[str, dict[str, dict[str, Any]]] = {}
         self.faults: list[Fault] = []
+        self.delays: list[tuple[str, re.Pattern[str], float]] = []
         #: item id → statuses to answer on successive bulk attempts (e.g. [429]).
         self.item_faults: dict[str, list[int]] = {}
         self.requests: list[dict[str, Any]] = []
@@ -97,11 +99,14 @@ class StubCluster:
                     raw = gzip.decompress(raw)
                 status, body = cluster.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
                 data = b"" if self.command == "HEAD" else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json; charset=UTF-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except ConnectionError:  # the client timed out and left (slow())
+                    pass
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve
 
@@ -119,6 +124,10 @@ class StubCluster:
         body = body if body is not None else error(status, "stub_fault", f"injected {status}").body
         self.faults.append(Fault(method, re.compile(path), status, body, times))
 
+    def slow(self, method: str, path: str, seconds: float) -> None:
+        """Answer every matching request ``seconds`` late (a long-running job)."""
+        self.delays.append((method, re.compile(path), seconds))
+
     def calls(self, method: str, pattern: str) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["method"] == method and re.search(pattern, r["path"])]
 
@@ -126,6 +135,9 @@ class StubCluster:
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
         parts = urlsplit(target)
         path, params = unquote(parts.path), dict(parse_qsl(parts.query, keep_blank_values=True))
+        for delayed_method, pattern, seconds in self.delays:
+            if delayed_method == method and pattern.search(path):
+                time.sleep(seconds)
         with self.lock:
             record = {"method": method, "path": path, "params": params, "headers": headers, "body": None}
             self.requests.append(record)
