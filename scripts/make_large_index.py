@@ -153,20 +153,20 @@ def main(argv: list[str] | None = None) -> int:
     last: Chunk | None = None
 
     def flush() -> None:
-        nonlocal written, batch
+        nonlocal written, batch, last
         if args.vectors == "random":
             matrix = vectors.standard_normal((len(batch), encoder.dimension), dtype=np.float32)
         else:
             matrix = np.asarray(encoder.embed_passages([c.passage() for c in batch], batch_size=base.embed_batch_size))
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
         bulk.replace_documents(target, {c.doc_id: [replace(c, vector=v)] for c, v in zip(batch, matrix)})
+        last = replace(batch[-1], vector=matrix[-1])
         written += len(batch)
         print(f"  {written:>7} chunks written ({time.perf_counter() - started:.0f} s)", flush=True)
         batch = []
 
     for chunk in synthetic_chunks(args.chunks, rng):
         batch.append(chunk)
-        last = chunk
         if len(batch) >= args.batch:
             flush()
     if batch:
@@ -175,8 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     # Rewrite the last document with the real threshold: builds the HNSW graphs.
     began = time.perf_counter()
     final = EmbeddedBackend(base)
-    stored = final.fetch_chunks([last.chunk_id])[last.chunk_id]
-    final.replace_documents(target, {last.doc_id: [stored]})
+    final.replace_documents(target, {last.doc_id: [last]})
     # One text segment instead of one per write, as an index about to go live gets.
     final.force_merge(target)
     info = final.live_index()
