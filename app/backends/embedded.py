@@ -630,15 +630,19 @@ class _Snapshot:
     def __init__(self, path: Path, settings: Settings) -> None:
         self.path = path
         self.settings = settings
-        # The loading connection is closed at the end: a snapshot may be loaded in
-        # the gunicorn master and shared by its forked workers (an SQLite connection
-        # must not cross a fork), so fetch() opens one per process.
-        self.db = _open_db(path, readonly=True)
-        self._db_pid = os.getpid()
+        # This connection only loads: a snapshot may be loaded in the gunicorn master
+        # and shared by the forked workers, and an SQLite connection must not cross
+        # a fork, so fetch() opens one per process (_connection).
+        db = _open_db(path, readonly=True)
+        self._db: sqlite3.Connection | None = None
+        self._db_pid: int | None = None
         self._db_lock = threading.Lock()
-        generation = self.db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()[0]
+        generation, built_from = (
+            db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()[0]
+            for key in ("generation", "hnsw_generation")
+        )
         self.info = _read_info(path)
-        self.rows, self.vectors = _load_vectors(self.db, self.info.dimension)
+        self.rows, self.vectors = _load_vectors(db, self.info.dimension)
         # Row id -> position, for turning the legs' row ids into positions with one
         # gather (a binary search over 100k rows cost ~50 µs a query per leg).
         self._position_of_row = np.full(int(self.rows[-1]) + 1 if len(self.rows) else 0, -1, dtype=np.int32)
@@ -652,7 +656,7 @@ class _Snapshot:
         acl_postings: dict[str, list[int]] = {}
         meta_postings: dict[tuple[str, str], list[int]] = {}
         for pos, (chunk_id, doc_id, tenant, acl, metadata) in enumerate(
-            self.db.execute("SELECT chunk_id, doc_id, tenant, acl, metadata FROM chunks ORDER BY row")
+            db.execute("SELECT chunk_id, doc_id, tenant, acl, metadata FROM chunks ORDER BY row")
         ):
             self.chunk_ids.append(chunk_id)
             self.doc_ids.append(doc_id)
@@ -679,17 +683,16 @@ class _Snapshot:
         self.searcher = self.text_index.searcher()
         self.analyzer = _analyzer()
         self._tenant_sizes = np.bincount(tenants, minlength=len(tenant_codes))
-        self.graphs = self._load_graphs(generation)
-        self.db.close()
-        self._db_pid = None
+        db.close()
+        self.graphs = self._load_graphs(generation, built_from)
 
     @classmethod
     def load(cls, path: Path, settings: Settings) -> "_Snapshot":
         return cls(path, settings)
 
-    def _load_graphs(self, generation: int) -> dict[int, Any]:
-        """Tenant code -> its HNSW graph, for the tenants that have one."""
-        built_from = self.db.execute("SELECT value FROM state WHERE key = 'hnsw_generation'").fetchone()[0]
+    def _load_graphs(self, generation: int, built_from: int) -> dict[int, Any]:
+        """Tenant code -> its HNSW graph, for the tenants that have one (when the
+        graphs were built from this ``generation``)."""
         manifest_path = self.path / f"hnsw-{generation}" / "manifest.json"
         if built_from != generation or not manifest_path.exists():
             return {}  # exact search stays correct; a stale graph would not
@@ -923,15 +926,19 @@ class _Snapshot:
         return positions[keep][:k], (1.0 + cosines) / 2.0
 
     # ----------------------------------------------------------------- fetch
+    def _connection(self) -> sqlite3.Connection:
+        """This process's read connection (call with ``_db_lock`` held)."""
+        if self._db is None or self._db_pid != os.getpid():
+            self._db, self._db_pid = _open_db(self.path, readonly=True), os.getpid()
+        return self._db
+
     def fetch(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         if not chunk_ids:
             return {}
         # Without the vector, as the OpenSearch backend's _source_excludes: these
         # chunks are shown, not searched, and each vector is a 1.5 kB blob to copy.
         with self._db_lock:
-            if self._db_pid != os.getpid():
-                self.db, self._db_pid = _open_db(self.path, readonly=True), os.getpid()
-            rows = self.db.execute(
+            rows = self._connection().execute(
                 f"SELECT {_CHUNK_COLUMNS_BUT_VECTOR}, NULL FROM chunks WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})",
                 list(chunk_ids),
             ).fetchall()

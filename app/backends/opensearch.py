@@ -355,7 +355,8 @@ class OpenSearchBackend:
         )
         failed = (response or {}).get("_shards", {}).get("failed", 0)
         if failed:
-            raise BackendError(f"force-merge of {name!r} failed on {failed} shard(s): {response['_shards'].get('failures', [])[:3]}")
+            failures = response["_shards"].get("failures", [])[:3]
+            raise BackendError(f"force-merge of {name!r} failed on {failed} shard(s): {failures}")
 
     def _maintenance_timeout(self) -> dict[str, float]:
         # opensearch-py takes request_timeout out of the params: it is this call's
