@@ -180,6 +180,25 @@ def scrape_metrics(url: str, path: Path) -> None:
         print(f"warning: could not scrape /metrics: {exc}", file=sys.stderr)
 
 
+def searches_per_worker(metrics_dir: Path) -> list[int]:
+    """Searches each gunicorn worker answered, most first, from the workers'
+    multiprocess counter files: shows when the Locust users' keep-alive
+    connections piled onto a few workers while others idled."""
+    from prometheus_client.mmap_dict import MmapedDict
+
+    counts = []
+    for path in sorted(metrics_dir.glob("counter_*.db")):
+        values = MmapedDict(str(path), read_mode=True)
+        try:
+            counts.append(int(sum(
+                value for key, value, _ in values.read_all_values()
+                if (parsed := json.loads(key))[0] == "hybrid_http_requests" and parsed[2].get("endpoint") == "/v1/search"
+            )))
+        finally:
+            values.close()
+    return sorted(counts, reverse=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     budgets = load_budgets(args.budgets)
@@ -226,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     client_ms = ((client_after.ru_utime + client_after.ru_stime) - (client_before.ru_utime + client_before.ru_stime)) * 1000 / served
     print(f"\nCPU per request: server {server_ms:.2f} ms (all workers; {os.cpu_count()} cores → at most "
           f"~{os.cpu_count() * 1000 / server_ms:.0f} req/s if the cores were ours), Locust client {client_ms:.2f} ms")
+    workers = searches_per_worker(args.out / "metrics-mp")
+    print(f"searches per worker: {' / '.join(map(str, workers)) or 'unknown'} (a worker holds each keep-alive "
+          "connection it accepts: users sharing a worker wait for each other)")
     print(f"machine load average (1 min) before/after: {load_before[0]:.1f} / {load_after[0]:.1f} on {os.cpu_count()} cores")
     if args.profile and (args.out / "profile.txt").is_file():
         from loadtests.profile import render
