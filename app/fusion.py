@@ -18,6 +18,7 @@ the same input always yields the same order and paging is stable.
 
 from __future__ import annotations
 
+import heapq
 import math
 from types import MappingProxyType
 from typing import Literal, Mapping, NamedTuple, Sequence, get_args
@@ -142,25 +143,24 @@ def rrf(
     *,
     rank_constant: int = 60,
     weights: Mapping[str, float] | None = None,
+    limit: int | None = None,
 ) -> list[FusedHit]:
     """Reciprocal Rank Fusion: ``score(d) = sum_leg w_leg / (rank_constant + rank_leg(d))``.
 
     Ranks are 1-based positions in each leg's list; a document absent from a
     leg gets nothing from it. Raw scores are carried through for explanation
-    only.
+    only. ``limit``: only the first ``limit`` hits of the fused list.
     """
     if isinstance(rank_constant, bool) or not isinstance(rank_constant, int) or rank_constant < 0:
         raise ValueError(f"rank_constant must be an integer >= 0, got {rank_constant!r}")
     leg_weights = _resolve_weights(runs, weights)
-    legs: dict[str, dict[str, LegContribution]] = {}
+    positions = _positions(runs)
     terms: dict[str, list[float]] = {}
     for leg, hits in runs.items():
-        _check_unique(leg, hits)
         w = leg_weights[leg]
-        for rank, (doc_id, raw) in enumerate(hits, start=1):
+        for rank, (doc_id, _) in enumerate(hits, start=1):
             terms.setdefault(doc_id, []).append(w / (rank_constant + rank))
-            legs.setdefault(doc_id, {})[leg] = LegContribution(raw, None, rank)
-    return _ranked(terms, legs)
+    return _ranked(runs, positions, terms, None, limit)
 
 
 def linear(
@@ -168,6 +168,7 @@ def linear(
     *,
     weights: Mapping[str, float] | None,
     normalization: Normalization = "min_max",
+    limit: int | None = None,
 ) -> list[FusedHit]:
     """Weighted sum of per-leg normalised scores: ``score(d) = sum_leg w_leg * norm_leg(d)``.
 
@@ -181,20 +182,20 @@ def linear(
     leg's *mean* under ``z_score`` (absent beats below-average hits), and "no
     signal" under ``l2``. OpenSearch's ``arithmetic_mean`` also divides by the
     sum of weights; for a fixed set of weights that is a constant factor, so
-    the order is the same and we leave scores undivided.
+    the order is the same and we leave scores undivided. ``limit``: only the
+    first ``limit`` hits of the fused list.
     """
     _check_normalization(normalization)
     leg_weights = _resolve_weights(runs, weights)
+    positions = _positions(runs)
     terms: dict[str, list[float]] = {}
-    legs: dict[str, dict[str, LegContribution]] = {}
+    normalized: dict[str, list[float]] = {}
     for leg, hits in runs.items():
-        _check_unique(leg, hits)
         w = leg_weights[leg]
-        normalized = normalize([raw for _, raw in hits], normalization)
-        for rank, ((doc_id, raw), norm) in enumerate(zip(hits, normalized), start=1):
+        normalized[leg] = normalize([raw for _, raw in hits], normalization)
+        for (doc_id, _), norm in zip(hits, normalized[leg]):
             terms.setdefault(doc_id, []).append(w * norm)
-            legs.setdefault(doc_id, {})[leg] = LegContribution(raw, norm, rank)
-    return _ranked(terms, legs)
+    return _ranked(runs, positions, terms, normalized, limit)
 
 
 def fuse(
@@ -204,14 +205,15 @@ def fuse(
     weights: Mapping[str, float] | None = None,
     normalization: Normalization = "min_max",
     rank_constant: int = 60,
+    limit: int | None = None,
 ) -> list[FusedHit]:
     """Dispatch to :func:`rrf` or :func:`linear`; the other method's options are ignored."""
     # Validate both options up front so a typo surfaces whichever method runs.
     _check_normalization(normalization)
     if method == "rrf":
-        return rrf(runs, rank_constant=rank_constant, weights=weights)
+        return rrf(runs, rank_constant=rank_constant, weights=weights, limit=limit)
     if method == "linear":
-        return linear(runs, weights=weights, normalization=normalization)
+        return linear(runs, weights=weights, normalization=normalization, limit=limit)
     raise ValueError(f"unknown fusion method {method!r}; expected one of {', '.join(METHODS)}")
 
 
@@ -236,35 +238,51 @@ def _resolve_weights(runs: Runs, weights: Mapping[str, float] | None) -> dict[st
     return {leg: float(weights.get(leg, 0.0)) for leg in runs}
 
 
-def _check_unique(leg: str, hits: Sequence[tuple[str, float]]) -> None:
-    # A repeated doc would be counted twice and get two ranks; refuse rather
-    # than silently pick one.
-    if len({doc_id for doc_id, _ in hits}) == len(hits):
-        return
-    seen: set[str] = set()
-    for doc_id, _ in hits:
-        if doc_id in seen:
-            raise ValueError(f"leg {leg!r} lists document {doc_id!r} more than once")
-        seen.add(doc_id)
+def _positions(runs: Runs) -> dict[str, dict[str, int]]:
+    """Per leg, each document's 0-based position; refuses a document listed twice."""
+    positions = {}
+    for leg, hits in runs.items():
+        where = {doc_id: i for i, (doc_id, _) in enumerate(hits)}
+        if len(where) != len(hits):
+            # A repeated doc would be counted twice and get two ranks; refuse
+            # rather than silently pick one.
+            seen: set[str] = set()
+            for doc_id, _ in hits:
+                if doc_id in seen:
+                    raise ValueError(f"leg {leg!r} lists document {doc_id!r} more than once")
+                seen.add(doc_id)
+        positions[leg] = where
+    return positions
 
 
 def _ranked(
-    terms: dict[str, list[float]], legs: dict[str, dict[str, LegContribution]]
+    runs: Runs,
+    positions: Mapping[str, Mapping[str, int]],
+    terms: dict[str, list[float]],
+    normalized: Mapping[str, Sequence[float]] | None,
+    limit: int | None,
 ) -> list[FusedHit]:
+    """The fused list (or its first ``limit``), each hit with what its legs said."""
     # fsum is correctly rounded, hence independent of leg order: two documents
     # with the same per-leg terms in any order tie exactly, and the tie goes to
-    # doc_id rather than to float noise. (One or two terms sum exactly in any
-    # order, so they skip it.)
-    hits = [
-        FusedHit(doc_id, parts[0] if len(parts) == 1 else math.fsum(parts), MappingProxyType(legs[doc_id]))
-        for doc_id, parts in terms.items()
-    ]
-    hits.sort(key=_order)
+    # doc_id rather than to float noise. (A lone term needs no sum.)
+    scores = {doc_id: parts[0] if len(parts) == 1 else math.fsum(parts) for doc_id, parts in terms.items()}
+
+    def order(doc_id: str) -> tuple[float, str]:
+        return -scores[doc_id], doc_id
+
+    # A page needs only the head: selecting it costs less than sorting every
+    # candidate, and only its hits are built (issue 6 profile).
+    kept = sorted(scores, key=order) if limit is None else heapq.nsmallest(limit, scores, key=order)
+    hits = []
+    for doc_id in kept:
+        legs = {}
+        for leg, where in positions.items():
+            i = where.get(doc_id)
+            if i is not None:
+                legs[leg] = LegContribution(runs[leg][i][1], normalized[leg][i] if normalized else None, i + 1)
+        hits.append(FusedHit(doc_id, scores[doc_id], MappingProxyType(legs)))
     return hits
-
-
-def _order(hit: FusedHit) -> tuple[float, str]:
-    return -hit.score, hit.doc_id
 
 
 def interpolate(rerank_scores: Sequence[float], fused_scores: Sequence[float], fused_weight: float) -> list[float]:

@@ -131,10 +131,13 @@ class SearchService:
             for name, chunks in best_chunk.items()
         }
 
-        # Fuse (unless the engine already did: then keep its order).
+        # Fuse (unless the engine already did: then keep its order). Only the head
+        # can be reranked or shown: fuse down to it, count the rest.
+        head = max(page_from + size, config.rerank_depth if config.rerank_enabled else 0)
+        total = len({doc_id for run in runs.values() for doc_id, _ in run})
         with timings.stage("fuse"):
             fused = (
-                as_fused(runs[SERVER_FUSED])
+                as_fused(runs[SERVER_FUSED])[:head]
                 if SERVER_FUSED in runs
                 else fuse(
                     runs,
@@ -142,13 +145,12 @@ class SearchService:
                     weights=config.weights,
                     normalization=config.normalization,
                     rank_constant=config.rank_constant,
+                    limit=head,
                 )
             )
-        # Only the head can be reranked or shown: build those documents, count the rest.
-        head = max(page_from + size, config.rerank_depth if config.rerank_enabled else 0)
         ranked = [
             RankedDocument(hit, rank, {leg: best_chunk[leg][hit.doc_id] for leg in hit.legs})
-            for rank, hit in enumerate(fused[:head], start=1)
+            for rank, hit in enumerate(fused, start=1)
         ]
 
         # Rerank the head of the fused list.
@@ -166,7 +168,7 @@ class SearchService:
         hits = [self._render(doc, chunks, request.get("explain", False)) for doc in page]
         response = {
             "hits": hits,
-            "total": len(fused),
+            "total": total,
             "from": page_from,
             "size": size,
             "index": index.name,

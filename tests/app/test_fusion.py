@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from app.fusion import FusedHit, LegContribution, fuse, interpolate, linear, normalize, rrf
+from app.fusion import NORMALIZATIONS, FusedHit, LegContribution, fuse, interpolate, linear, normalize, rrf
 
 NORMS = ["min_max", "z_score", "l2"]
 
@@ -426,3 +426,13 @@ def test_interpolation_ends_follow_one_score_and_scales_do_not_matter() -> None:
     assert interpolate(rerank, fused, 0.5) == interpolate([x * 1000 for x in rerank], fused, 0.5)
     with pytest.raises(ValueError, match="fused_weight"):
         interpolate(rerank, fused, 1.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(runs=st.dictionaries(st.sampled_from(LEG_NAMES), leg(), min_size=1, max_size=3),
+       limit=st.integers(0, 14), method=st.sampled_from(["rrf", "linear"]), norm=st.sampled_from(NORMALIZATIONS))
+def test_a_limited_fusion_is_the_head_of_the_full_one(runs, limit, method, norm):
+    full = fuse(runs, method=method, normalization=norm)
+    head = fuse(runs, method=method, normalization=norm, limit=limit)
+    assert head == full[:limit]
+    assert [dict(h.legs) for h in head] == [dict(h.legs) for h in full[:limit]]

@@ -130,6 +130,17 @@ def test_paging_is_stable_and_bounded_by_depth(client, token_for) -> None:
     assert too_far.status_code == 400 and "depth" in too_far.json["error"]["message"]
 
 
+def test_total_counts_every_fused_document_not_only_the_page(client, token_for) -> None:
+    headers = token_for("acme", "group:sre", "group:finance")
+    query = "database password invoice key"
+    legs = [
+        {h["id"] for h in search(client, headers, query=query, size=10, depth=10, legs={off: False}).json["hits"]}
+        for off in ("vector", "lexical")
+    ]
+    answer = search(client, headers, query=query, size=2, depth=10).json
+    assert len(answer["hits"]) == 2 and answer["total"] == len(legs[0] | legs[1]) > 2
+
+
 def test_single_leg_requests(client, token_for) -> None:
     headers = token_for("acme", "user:bob")
     lexical = search(client, headers, query="invoice", legs={"vector": False}, explain=True).json
