@@ -1,14 +1,18 @@
 """gunicorn configuration for a 2-core machine.
 
-Two single-threaded workers per core. Measured with `make loadtest` on the
-sample corpus (4 users, no think time, quiet machine): 4 workers × 1 thread
-served 205–219 req/s at 8.0–8.5 ms server CPU per request, against 188–195
-req/s at 8.6–9.0 ms for 2 × 4 — a search is mostly Python holding the GIL, so
-threads in one worker mostly wait for each other. Each ONNX session is held to
-one intra-op thread and BLAS to one thread so workers do not oversubscribe the
-cores. The embedded index is loaded in the master before the workers fork, so
-they share one copy of its vectors and graphs (320 MB for 100k chunks) until it
-changes; then each worker loads its own.
+Two workers per core, two threads each. A gthread worker keeps every keep-alive
+connection it accepts, and which worker wins an accept is a race: with 4
+Locust users (`make loadtest`, 100,000 chunks) runs ended with the users on 4,
+3 or only 2 of the 4 workers ("searches per worker" in its output). With one
+thread a worker then serves its users one after the other: 4 × 1 gave hybrid
+p50 18.0 ms when the users were spread and 22.1 ms when they sat two by two,
+at ~190-200 req/s. With two threads the second user is served alongside (the
+engines release the GIL): 4 × 2 gave p50 16.4–17.2 ms over three runs, spread
+or not, at 196–202 req/s and the same ~9 ms of server CPU per request. Each
+ONNX session is held to one intra-op thread and BLAS to one thread so workers
+do not oversubscribe the cores. The embedded index is loaded in the master
+before the workers fork, so they share one copy of its vectors and graphs
+(320 MB for 100k chunks) until it changes; then each worker loads its own.
 """
 
 import multiprocessing
@@ -24,7 +28,7 @@ _settings = Settings.from_env()
 prepare_metrics_dir(_settings.metrics_dir)
 
 workers = int(os.environ.get("HYBRID_GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
-threads = int(os.environ.get("HYBRID_GUNICORN_THREADS", 1))
+threads = int(os.environ.get("HYBRID_GUNICORN_THREADS", 2))
 worker_class = "gthread"
 preload_app = True
 timeout = 30
