@@ -66,6 +66,8 @@ class Components:
             variant=self.settings.model_variant,
             threads=self.settings.onnx_threads,
             cache_size=self.settings.query_cache_size,
+            shared_cache_dir=self.settings.query_cache_dir,
+            shared_cache_bytes=self.settings.query_cache_shared_bytes,
         )
 
     @cached_property

@@ -25,6 +25,8 @@ import numpy as np
 if TYPE_CHECKING:  # imported lazily: `hybrid-search --help` should not pay for onnxruntime
     import tokenizers
 
+    from app.query_cache import SharedVectorCache
+
 MODEL_NAME = "all-MiniLM-L6-v2"
 CARD_FILE = "model_card.json"
 #: File of each variant in the export directory; the card holds their sha256 under ``files``.
@@ -70,6 +72,7 @@ class Encoder:
         max_length: int = 256,
         dimension: int = 384,
         cache_size: int = 4096,
+        shared_cache: SharedVectorCache | None = None,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -118,7 +121,9 @@ class Encoder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        self._shared = shared_cache
         self._hits = 0
+        self._shared_hits = 0
         self._misses = 0
 
     # ----------------------------------------------------------------- public
@@ -141,14 +146,25 @@ class Encoder:
                 self._cache.move_to_end(key)
                 self._hits += 1
                 return cached
-            self._misses += 1
-        # Computed outside the lock so concurrent misses do not queue behind one another;
-        # two threads missing on the same text both compute it, which is harmless.
-        ids = np.asarray([self._tokenizer.encode(key).ids], dtype=np.int64)
-        vector = self._run(ids, np.ones_like(ids))[0]
+        # Another worker of this server may have embedded it (app.query_cache).
+        shared = self._shared.get(key) if self._shared is not None else None
+        if shared is not None:
+            vector = shared
+        else:
+            # Computed outside the lock so concurrent misses do not queue behind one another;
+            # two threads missing on the same text both compute it, which is harmless.
+            ids = np.asarray([self._tokenizer.encode(key).ids], dtype=np.int64)
+            vector = self._run(ids, np.ones_like(ids))[0]
+            if self._shared is not None:
+                self._shared.put(key, vector)
         vector.setflags(write=False)  # shared between callers through the cache
-        if self._cache_size:
-            with self._cache_lock:
+        with self._cache_lock:
+            if shared is None:
+                self._misses += 1
+            else:
+                self._hits += 1
+                self._shared_hits += 1
+            if self._cache_size:
                 self._cache[key] = vector
                 self._cache.move_to_end(key)
                 while len(self._cache) > self._cache_size:
@@ -181,9 +197,13 @@ class Encoder:
         return out
 
     def cache_info(self) -> dict[str, int]:
-        """Query-cache running totals: ``hits``, ``misses``, ``size`` (and ``max_size``)."""
+        """Query-cache running totals: ``hits`` (of which ``shared_hits`` came from
+        another process through the shared cache), ``misses``, ``size``, ``max_size``."""
         with self._cache_lock:
-            return {"hits": self._hits, "misses": self._misses, "size": len(self._cache), "max_size": self._cache_size}
+            return {
+                "hits": self._hits, "shared_hits": self._shared_hits, "misses": self._misses,
+                "size": len(self._cache), "max_size": self._cache_size,
+            }
 
     def cache_clear(self) -> None:
         """Empty the query cache (totals are kept: metrics count them as running totals)."""
@@ -218,8 +238,16 @@ def read_model_card(model_dir: Path) -> dict[str, Any]:
         ) from None
 
 
-def load_encoder(model_dir: Path, variant: str = "int8", threads: int = 1, cache_size: int = 4096) -> Encoder:
-    """The exported ``variant`` (``int8`` or ``fp32``) in ``model_dir``, checked against its card."""
+def load_encoder(
+    model_dir: Path,
+    variant: str = "int8",
+    threads: int = 1,
+    cache_size: int = 4096,
+    shared_cache_dir: Path | None = None,
+    shared_cache_bytes: int = 64 * 2**20,
+) -> Encoder:
+    """The exported ``variant`` (``int8`` or ``fp32``) in ``model_dir``, checked against its card;
+    with ``shared_cache_dir``, query vectors are also shared with other processes there."""
     model_dir = Path(model_dir)
     if variant not in VARIANT_FILES:
         raise ValueError(f"unknown model variant {variant!r}; expected one of {sorted(VARIANT_FILES)}")
@@ -236,10 +264,17 @@ def load_encoder(model_dir: Path, variant: str = "int8", threads: int = 1, cache
             f"{onnx_path} does not match {model_dir / CARD_FILE} (sha256 {digest[:12]} ≠ {expected[:12] or 'none'}); "
             "re-run `hybrid-search export-models --force`"
         )
+    version = model_version(card.get("model", MODEL_NAME), variant, digest)
+    shared = None
+    if shared_cache_dir is not None:
+        from app.query_cache import SharedVectorCache
+
+        shared = SharedVectorCache(shared_cache_dir, version, int(card["dimension"]), shared_cache_bytes)
     return Encoder(
         onnx_path,
         tokenizer_path,
-        model_version=model_version(card.get("model", MODEL_NAME), variant, digest),
+        model_version=version,
+        shared_cache=shared,
         threads=threads,
         max_length=int(card["max_seq_length"]),
         dimension=int(card["dimension"]),

@@ -21,11 +21,14 @@ import os
 from gunicorn.glogging import Logger
 
 from app.observability.multiprocess import mark_worker_dead, prepare_metrics_dir
+from app.query_cache import prepare_query_cache_dir
 from app.settings import Settings
 
 _settings = Settings.from_env()
 # Before the app is preloaded: prometheus-client reads this when first imported.
 prepare_metrics_dir(_settings.metrics_dir)
+# Before the app is preloaded too: its settings name the directory the workers share.
+prepare_query_cache_dir(_settings.query_cache_dir)
 
 workers = int(os.environ.get("HYBRID_GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
 threads = int(os.environ.get("HYBRID_GUNICORN_THREADS", 2))

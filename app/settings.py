@@ -41,6 +41,12 @@ class Settings:
     onnx_threads: int = 1
     #: Query-embedding LRU cache entries per process.
     query_cache_size: int = 4096
+    #: Directory where the processes of one server share query vectors behind
+    #: their LRUs (app.query_cache); gunicorn makes a fresh one per start when
+    #: unset. Unset outside gunicorn: no sharing.
+    query_cache_dir: Path | None = None
+    #: Disk the shared query cache may take (1.5 kB a query at 384-d).
+    query_cache_shared_bytes: int = 64 * 2**20
     #: Passage batch size for ingestion.
     embed_batch_size: int = 32
 

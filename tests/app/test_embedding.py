@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.embedding import Encoder, ModelIntegrityError, ModelNotFoundError, load_encoder, sha256_file
+from app.embedding import Encoder, ModelIntegrityError, ModelNotFoundError, load_encoder, normalise_query, sha256_file
+from app.query_cache import SharedVectorCache
 from app.model_export import export_embedding_model
 from fresh_imports import modules_loaded_by
 
@@ -110,7 +111,7 @@ def test_query_cache_is_bounded_lru(exported_dir: Path) -> None:
     encoder.embed_query("beta")
     assert encoder.embed_query("alpha") is a  # refreshes alpha
     encoder.embed_query("gamma")  # evicts beta, the least recently used
-    assert encoder.cache_info() == {"hits": 1, "misses": 3, "size": 2, "max_size": 2}
+    assert encoder.cache_info() == {"hits": 1, "shared_hits": 0, "misses": 3, "size": 2, "max_size": 2}
     assert encoder.embed_query("alpha") is a
     encoder.embed_query("beta")
     assert encoder.cache_info()["misses"] == 4
@@ -118,7 +119,33 @@ def test_query_cache_is_bounded_lru(exported_dir: Path) -> None:
     uncached = load_encoder(exported_dir, cache_size=0)
     uncached.embed_query("alpha")
     uncached.embed_query("alpha")
-    assert uncached.cache_info() == {"hits": 0, "misses": 2, "size": 0, "max_size": 0}
+    assert uncached.cache_info() == {"hits": 0, "shared_hits": 0, "misses": 2, "size": 0, "max_size": 0}
+
+
+def test_processes_share_query_vectors_through_the_shared_cache(exported_dir: Path, tmp_path: Path) -> None:
+    """Two encoders stand for two gunicorn workers of one server."""
+    first = load_encoder(exported_dir, cache_size=8, shared_cache_dir=tmp_path / "shared")
+    second = load_encoder(exported_dir, cache_size=8, shared_cache_dir=tmp_path / "shared")
+    vector = first.embed_query("How do I  rotate a key?")
+    again = second.embed_query(" How do I rotate a key?")  # same normalised text: embedded once
+    assert np.array_equal(vector, again) and not again.flags.writeable
+    assert second.cache_info() | {"size": 0} == {"hits": 1, "shared_hits": 1, "misses": 0, "size": 0, "max_size": 8}
+    second.embed_query("How do I rotate a key?")  # now from its own LRU
+    assert second.cache_info()["shared_hits"] == 1 and second.cache_info()["hits"] == 2
+    # Another model's vectors are never served for this one.
+    other = SharedVectorCache(tmp_path / "shared", "another-model", first.dimension, 2**20)
+    assert other.get(normalise_query("How do I rotate a key?")) is None
+    other.put("stored by another model", np.ones(first.dimension, dtype=np.float32))
+    assert second.embed_query("stored by another model")[0] != 1.0
+
+
+def test_a_broken_shared_cache_only_costs_embedding(exported_dir: Path, tmp_path: Path) -> None:
+    encoder = load_encoder(exported_dir, cache_size=0, shared_cache_dir=tmp_path / "shared")
+    expected = encoder.embed_query("alpha beta")
+    for database in (tmp_path / "shared").glob("cache.db*"):
+        database.write_bytes(b"not a database")
+    assert np.allclose(load_encoder(exported_dir, cache_size=0).embed_query("alpha beta"), expected)
+    assert np.allclose(encoder.embed_query("alpha beta"), expected)
 
 
 def test_paraphrase_is_closer_than_unrelated(int8_encoder: Encoder) -> None:

@@ -19,6 +19,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from app.embedding import load_encoder
+from app.query_cache import SharedVectorCache
 from app.settings import PROJECT_ROOT, Settings
 
 QUERY = "how do I reset my password"
@@ -51,6 +53,7 @@ def test_gunicorn_serves_searches_metrics_and_one_access_line_per_request(
         HYBRID_MODEL_DIR=str(indexed_settings.model_dir),
         HYBRID_PROFILES_DIR=str(indexed_settings.profiles_dir),
         HYBRID_METRICS_DIR=str(tmp_path / "metrics"),
+        HYBRID_QUERY_CACHE_DIR=str(tmp_path / "query-cache"),
         HYBRID_GUNICORN_WORKERS="2",
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -96,3 +99,7 @@ def test_gunicorn_serves_searches_metrics_and_one_access_line_per_request(
     assert not [line for line in lines if line.get("logger") == "gunicorn.access"]
     assert any("loaded before fork" in line.get("message", "") for line in lines)  # one copy, shared by the workers
     assert QUERY not in log_path.read_text()  # the query is logged as a hash and a length only
+    # The workers share query vectors: whichever embedded the query left it for the other.
+    model_version = load_encoder(indexed_settings.model_dir, cache_size=0).model_version
+    shared = SharedVectorCache(tmp_path / "query-cache", model_version, 384, 2**20)
+    assert shared.get(QUERY) is not None and shared.get("warm up") is not None
