@@ -77,6 +77,7 @@ class EmbeddedBackend:
         self.root = Path(settings.data_dir)
         self.indexes_dir = self.root / "indexes"
         self._alias_file = self.root / "aliases.json"
+        self._alias_path = str(self._alias_file)
         self._snapshot: _Snapshot | None = None
         self._snapshot_key: tuple[Any, ...] | None = None
         #: Identity of the alias and GENERATION files the snapshot was checked against.
@@ -144,8 +145,8 @@ class EmbeddedBackend:
         snapshot = self._snapshot
         if snapshot is None:
             return None
-        try:
-            alias, generation = os.stat(self._alias_file), os.stat(snapshot.path / "GENERATION")
+        try:  # (str paths: building Path objects cost more than the two stats)
+            alias, generation = os.stat(self._alias_path), os.stat(snapshot.generation_file)
         except OSError:
             return None
         return (snapshot.path, alias.st_ino, alias.st_mtime_ns, generation.st_ino, generation.st_mtime_ns)
@@ -629,6 +630,7 @@ class _Snapshot:
 
     def __init__(self, path: Path, settings: Settings) -> None:
         self.path = path
+        self.generation_file = str(path / "GENERATION")
         self.settings = settings
         # This connection only loads: a snapshot may be loaded in the gunicorn master
         # and shared by the forked workers, and an SQLite connection must not cross
