@@ -82,6 +82,7 @@ class EmbeddedBackend:
         self._snapshot_key: tuple[Any, ...] | None = None
         #: Identity of the alias and GENERATION files the snapshot was checked against.
         self._checked: tuple[Any, ...] | None = None
+        self._checked_at = 0.0
         self._reload_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="leg")
         #: Last snapshot of an index named in ``run_legs(index=...)`` (migration probes).
@@ -115,8 +116,12 @@ class EmbeddedBackend:
         # Hot path (several calls per search): both files are only ever replaced
         # with os.replace, so unchanged inode + mtime means unchanged contents;
         # two stats instead of opening and parsing both files.
+        now = time.monotonic()
+        if self._checked is not None and now - self._checked_at < self.settings.embedded_refresh_interval_s:
+            return self._snapshot  # type: ignore[return-value]
         stamp = self._stamp()
         if stamp is not None and stamp == self._checked:
+            self._checked_at = now
             return self._snapshot  # type: ignore[return-value]
         target = self.alias_target()
         if target is None:
@@ -136,8 +141,11 @@ class EmbeddedBackend:
                         raise BackendError(f"index {target!r} is unreadable: {exc}") from exc
                     self._snapshot_key = key
         assert self._snapshot is not None
-        # Taken before the reads above: a write in between only forces one more slow check.
+        # Taken before the reads above: a write in between only forces one more slow
+        # check, and what is served is at least as new as the stamp the refresh
+        # interval starts from.
         self._checked = stamp if stamp is not None and stamp[0] == path else None
+        self._checked_at = now
         return self._snapshot
 
     def _stamp(self) -> tuple[Any, ...] | None:
