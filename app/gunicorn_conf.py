@@ -1,18 +1,18 @@
 """gunicorn configuration for a 2-core machine.
 
-Two workers per core, two threads each. A gthread worker keeps every keep-alive
-connection it accepts, and which worker wins an accept is a race: with 4
-Locust users (`make loadtest`, 100,000 chunks) runs ended with the users on 4,
-3 or only 2 of the 4 workers ("searches per worker" in its output). With one
-thread a worker then serves its users one after the other: 4 × 1 gave hybrid
-p50 18.0 ms when the users were spread and 22.1 ms when they sat two by two,
-at ~190-200 req/s. With two threads the second user is served alongside (the
-engines release the GIL): 4 × 2 gave p50 16.4–17.2 ms over three runs, spread
-or not, at 196–202 req/s and the same ~9 ms of server CPU per request. Each
-ONNX session is held to one intra-op thread and BLAS to one thread so workers
-do not oversubscribe the cores. The embedded index is loaded in the master
-before the workers fork, so they share one copy of its vectors and graphs
-(320 MB for 100k chunks) until it changes; then each worker loads its own.
+Two single-threaded workers per core, of ``app.gunicorn_worker.BalancedThreadWorker``:
+gthread, but a worker accepts a connection only while it has a thread free.
+Stock gthread let whichever worker won the accept race keep its keep-alive
+clients for good: with 4 Locust users on 4 workers (`make loadtest`, 100,000
+chunks) runs ended with the users on 4, 3, 2 or 1 worker, and p50 swung from
+14.8 to 22.6 ms with the same CPU per request. Balanced, runs agree: 4 × 1 gave
+hybrid p50 17.0–17.1 ms at 211–213 req/s, 2 × 2 17.2 ms at 208–210 req/s. On
+the sample corpus, where a search is mostly Python holding the GIL, more
+processes win: 4 × 1 served 205–219 req/s against 188–195 for 2 × 4. Each ONNX
+session is held to one intra-op thread and BLAS to one thread so workers do not
+oversubscribe the cores. The embedded index is loaded in the master before the
+workers fork, so they share one copy of its vectors and graphs (320 MB for 100k
+chunks) until it changes; then each worker loads its own.
 """
 
 import multiprocessing
@@ -31,8 +31,8 @@ prepare_metrics_dir(_settings.metrics_dir)
 prepare_query_cache_dir(_settings.query_cache_dir)
 
 workers = int(os.environ.get("HYBRID_GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
-threads = int(os.environ.get("HYBRID_GUNICORN_THREADS", 2))
-worker_class = "gthread"
+threads = int(os.environ.get("HYBRID_GUNICORN_THREADS", 1))
+worker_class = "app.gunicorn_worker.BalancedThreadWorker"
 preload_app = True
 timeout = 30
 graceful_timeout = 20
