@@ -385,6 +385,13 @@ class _TextIndex:
         index.register_tokenizer(ENGLISH.name, tantivy_analyzer(ENGLISH))
         return index
 
+    @classmethod
+    def segment_count(cls, path: Path) -> int:
+        """Segments in the text index at ``path`` as last committed (each is searched on its own)."""
+        index = cls.open(path)
+        index.reload()
+        return index.searcher().num_segments
+
     @staticmethod
     def document(chunk: Chunk, row: int) -> Any:
         import tantivy
@@ -422,13 +429,10 @@ class _Writer:
     def _set_state(self, key: str, value: int) -> None:
         self.db.execute("UPDATE state SET value = ? WHERE key = ?", (value, key))
 
-    def _text_index(self) -> Any:
+    def _text_writer(self) -> Any:
         if self._text is None:
             self._text = _TextIndex.open(self.path / "text")
-        return self._text
-
-    def _text_writer(self) -> Any:
-        return self._text_index().writer(heap_size=64_000_000, num_threads=1)
+        return self._text.writer(heap_size=64_000_000, num_threads=1)
 
     def repair(self) -> None:
         """Rebuild the text index if an earlier write stopped between commits."""
@@ -447,9 +451,7 @@ class _Writer:
         change, so every tenant's graph is kept. A crash midway leaves the new
         generation without its text index, which the next writer repairs.
         """
-        text = self._text_index()
-        text.reload()
-        if text.searcher().num_segments <= 1:
+        if _TextIndex.segment_count(self.path / "text") <= 1:
             return
         with self.db:
             generation = self._state("generation") + 1
