@@ -137,7 +137,7 @@ class SearchService:
         total = len({doc_id for run in runs.values() for doc_id, _ in run})
         with timings.stage("fuse"):
             fused = (
-                as_fused(runs[SERVER_FUSED])[:head]
+                as_fused(runs[SERVER_FUSED][:head])
                 if SERVER_FUSED in runs
                 else fuse(
                     runs,
