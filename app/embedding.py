@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from app.settings import Settings
+
 if TYPE_CHECKING:  # imported lazily: `hybrid-search --help` should not pay for onnxruntime
     import tokenizers
 
@@ -244,7 +246,7 @@ def load_encoder(
     threads: int = 1,
     cache_size: int = 4096,
     shared_cache_dir: Path | None = None,
-    shared_cache_bytes: int = 64 * 2**20,
+    shared_cache_bytes: int = Settings.query_cache_shared_bytes,
 ) -> Encoder:
     """The exported ``variant`` (``int8`` or ``fp32``) in ``model_dir``, checked against its card;
     with ``shared_cache_dir``, query vectors are also shared with other processes there."""
