@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from app.api.json_provider import OrjsonProvider
 from app.api.routes import api
 from app.auth import TokenVerifier
 from app.components import Components
@@ -25,7 +26,7 @@ def create_app(settings: Settings | None = None, **components: Any) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)
     parts = Components(settings, **components)
     parts.verifier = TokenVerifier(settings)
     app.extensions["hybrid"] = parts

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
+import orjson
 
 from app.analysis import ENGLISH, tantivy_analyzer
 from app.file_lock import file_lock
@@ -334,8 +335,8 @@ def _chunk_from_row(row: Sequence[Any]) -> Chunk:
         title=title,
         text=text,
         tenant=tenant,
-        acl=tuple(json.loads(acl)),
-        metadata={k: tuple(v) for k, v in json.loads(metadata).items()},
+        acl=tuple(orjson.loads(acl)),
+        metadata={k: tuple(v) for k, v in orjson.loads(metadata).items()},
         url=url,
         updated_at=updated_at,
         content_hash=content_hash,
@@ -674,9 +675,9 @@ class _Snapshot:
             self.doc_ids.append(doc_id)
             tenants[pos] = tenant_codes.setdefault(tenant, len(tenant_codes))
             self._doc_codes[pos] = doc_codes.setdefault(doc_id, len(doc_codes))
-            for principal in json.loads(acl):
+            for principal in orjson.loads(acl):
                 acl_postings.setdefault(principal, []).append(pos)
-            for key, values in json.loads(metadata).items():
+            for key, values in orjson.loads(metadata).items():
                 for value in values:
                     meta_postings.setdefault((key, value), []).append(pos)
         self.info = _read_info(path, chunks=len(self.rows), documents=len(doc_codes))

@@ -8,12 +8,12 @@ and the length); headers (tokens) and document bodies are never passed in.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import sys
 import time
 from typing import Any, Mapping
 
+import orjson
 from flask import g, has_app_context
 
 from app.settings import Settings
@@ -38,7 +38,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
 
 
 def _current_request_id() -> str | None:
