@@ -310,8 +310,12 @@ def snippet_chunk_id(doc: RankedDocument) -> str:
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The passage, cut at a word boundary."""
-    text = " ".join(text.split())
+    """The passage with runs of whitespace made one space, cut at a word boundary."""
+    # Collapsing a prefix gives a prefix of the collapsed passage, and only its
+    # first ``limit`` characters are shown: a chunk is several times longer.
+    prefix = 2 * limit + 2
+    head = " ".join(text[:prefix].split())
+    text = head if len(head) > limit or len(text) <= prefix else " ".join(text.split())
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit)
