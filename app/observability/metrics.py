@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Mapping
+from typing import Any, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -114,10 +114,23 @@ class _CacheCounter:
 _cache = _CacheCounter()
 
 
+_children: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, remembered: a search records ~15 samples, and
+    each ``labels`` call validates and locks; label sets here are few and bounded."""
+    key = (metric, labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children.setdefault(key, metric.labels(*labels))
+    return child
+
+
 def record_request(endpoint: str, method: str, status: int, seconds: float) -> None:
     """One HTTP request, observed by the app's after-request hook."""
-    REQUEST_SECONDS.labels(endpoint, method).observe(seconds)
-    REQUESTS.labels(endpoint, method, str(status)).inc()
+    _child(REQUEST_SECONDS, endpoint, method).observe(seconds)
+    _child(REQUESTS, endpoint, method, str(status)).inc()
 
 
 def record_search(
@@ -132,11 +145,11 @@ def record_search(
     ``cache_totals`` are the query-embedding cache's running ``hits``/``misses``.
     """
     for stage, ms in stages_ms.items():
-        STAGE_SECONDS.labels(stage).observe(ms / 1000.0)
+        _child(STAGE_SECONDS, stage).observe(ms / 1000.0)
     for leg, count in candidates.items():
-        CANDIDATES.labels(leg).observe(count)
+        _child(CANDIDATES, leg).observe(count)
     for cause in degraded:
-        DEGRADED.labels(cause).inc()
+        _child(DEGRADED, cause).inc()
     if cache_totals is not None:
         _cache.update(cache_totals)
     _versions.show(versions)
