@@ -268,14 +268,13 @@ def _ranked(
     # doc_id rather than to float noise. (A lone term needs no sum.)
     scores = {doc_id: parts[0] if len(parts) == 1 else math.fsum(parts) for doc_id, parts in terms.items()}
 
-    def order(doc_id: str) -> tuple[float, str]:
-        return -scores[doc_id], doc_id
-
-    # A page needs only the head: selecting it costs less than sorting every
-    # candidate, and only its hits are built (issue 6 profile).
-    kept = sorted(scores, key=order) if limit is None else heapq.nsmallest(limit, scores, key=order)
+    # Best score first, ties by doc_id. A page needs only the head: selecting it
+    # costs less than sorting every candidate, and only its hits are built (issue 6
+    # profile). Plain tuples compare in C, a key function would be called per item.
+    keyed = [(-score, doc_id) for doc_id, score in scores.items()]
+    kept = sorted(keyed) if limit is None else heapq.nsmallest(limit, keyed)
     hits = []
-    for doc_id in kept:
+    for _, doc_id in kept:
         legs = {}
         for leg, where in positions.items():
             i = where.get(doc_id)
