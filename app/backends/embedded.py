@@ -27,10 +27,10 @@ import sqlite3
 import threading
 import time
 from collections import Counter, OrderedDict
-from itertools import repeat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime, timezone
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
