@@ -15,7 +15,8 @@ What it builds, and how far it is realistic:
 - **Vectors are random unit vectors by default** (``--vectors random``): right
   for latency (the vector leg does the same arithmetic and HNSW walk), useless
   for relevance. ``--vectors encoder`` embeds the text with the real encoder
-  instead, which takes roughly an hour for 100,000 chunks on 2 cores.
+  instead: 93 minutes for 100,000 chunks on these 2 cores (~18 chunks/s; the
+  load-test figures in ``loadtests/README.md`` are quoted on both).
 - The index records the real encoder's model version, so the service serves it.
 
 Writes go through the backend's public interface in large batches with the
