@@ -71,6 +71,19 @@ VERSIONS = Gauge(
 )
 
 
+_children: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, remembered: a search records ~15 samples, and
+    each ``labels`` call validates and locks; label sets here are few and bounded."""
+    key = (metric, labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children.setdefault(key, metric.labels(*labels))
+    return child
+
+
 class _VersionGauge:
     """Keeps one series at 1 per process; the previous one drops to 0 on change."""
 
@@ -107,24 +120,11 @@ class _CacheCounter:
             for key, result in (("hits", "hit"), ("misses", "miss")):
                 now = int(totals.get(key, 0))
                 if now > self._seen[key]:
-                    CACHE.labels(result).inc(now - self._seen[key])
+                    _child(CACHE, result).inc(now - self._seen[key])
                 self._seen[key] = now
 
 
 _cache = _CacheCounter()
-
-
-_children: dict[tuple[object, tuple[str, ...]], Any] = {}
-
-
-def _child(metric: Any, *labels: str) -> Any:
-    """``metric.labels(*labels)``, remembered: a search records ~15 samples, and
-    each ``labels`` call validates and locks; label sets here are few and bounded."""
-    key = (metric, labels)
-    child = _children.get(key)
-    if child is None:
-        child = _children.setdefault(key, metric.labels(*labels))
-    return child
 
 
 def record_request(endpoint: str, method: str, status: int, seconds: float) -> None:
