@@ -19,10 +19,15 @@ _json_values = st.recursive(
 )
 
 
-@pytest.fixture()
-def app() -> Flask:
+def orjson_app() -> Flask:
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
+    return app
+
+
+@pytest.fixture()
+def app() -> Flask:
+    app = orjson_app()
 
     @app.post("/echo")
     def echo():  # type: ignore[no-untyped-def]
@@ -33,8 +38,7 @@ def app() -> Flask:
 
 @given(value=_json_values)
 def test_a_response_decodes_to_what_was_sent(value: object) -> None:
-    app = Flask(__name__)
-    app.json = OrjsonProvider(app)
+    app = orjson_app()  # hypothesis runs many examples per test: no function-scoped fixture
     with app.app_context():
         response = jsonify(value)
     assert response.mimetype == "application/json"
