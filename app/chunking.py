@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from app.backends.base import Chunk
+from app.backends.base import Chunk, chunk_key
 from app.documents import Document
 
 CountTokens = Callable[[str], int]
@@ -88,7 +88,7 @@ def chunk_document(
         texts.extend(chunker.chunk_section(section))
     return [
         Chunk(
-            chunk_id=f"{doc.id}#{position}",
+            chunk_id=chunk_key(doc.tenant, doc.id, position),
             doc_id=doc.id,
             position=position,
             title=doc.title,

@@ -25,6 +25,8 @@ from marshmallow import (
     validates_schema,
 )
 
+from app.backends.base import doc_key
+
 #: Tenant names end up in filters and index metadata; keep them plain.
 TENANT_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 #: Metadata keys become filter field names in both backends.
@@ -49,6 +51,11 @@ class Document:
     #: UTC, ``YYYY-MM-DDTHH:MM:SSZ``.
     updated_at: str | None = None
     metadata: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Tenant-scoped key (:func:`app.backends.base.doc_key`): ids repeat across tenants."""
+        return doc_key(self.tenant, self.id)
 
     def canonical_json(self) -> str:
         """All fields as compact JSON with sorted keys.

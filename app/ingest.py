@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from app.backends.base import Chunk, IndexInfo, SearchBackend, index_name
+from app.backends.base import Chunk, IndexInfo, SearchBackend, doc_key, index_name
 from app.chunking import chunk_document
 from app.documents import Document, LineError
 from app.embedding import Encoder
@@ -32,6 +32,8 @@ class IngestReport:
     failed: int = 0
     deleted: int = 0
     chunks: int = 0
+    #: What the run found behind after an interrupted write and rebuilt first.
+    repaired: list[str] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
     errors: list[LineError] = field(default_factory=list)
@@ -87,6 +89,9 @@ def ingest_documents(
             f"{encoder.model_version!r}; build a new index with `hybrid-search index migrate`"
         )
     report = IngestReport(index=target)
+    # A write that stopped midway (a crash) left the derived structures behind
+    # the stored chunks; unchanged documents are skipped below, so repair first.
+    report.repaired = backend.repair(target)
     stored = backend.document_hashes(target)
     pending: dict[str, list[Chunk]] = {}
     pending_chunks = 0
@@ -99,12 +104,12 @@ def ingest_documents(
         began = time.perf_counter()
         vectors = encoder.embed_passages([c.passage() for c in chunks], batch_size=settings.embed_batch_size)
         report.embed_seconds += time.perf_counter() - began
-        with_vectors: dict[str, list[Chunk]] = {doc_id: [] for doc_id in pending}
+        with_vectors: dict[str, list[Chunk]] = {key: [] for key in pending}
         for chunk, vector in zip(chunks, vectors):
-            with_vectors[chunk.doc_id].append(_with_vector(chunk, vector))
+            with_vectors[chunk.doc_key].append(_with_vector(chunk, vector))
         backend.replace_documents(target, with_vectors)
-        for doc_id, doc_chunks in pending.items():
-            stored[doc_id] = doc_chunks[0].content_hash
+        for key, doc_chunks in pending.items():
+            stored[key] = doc_chunks[0].content_hash
         report.indexed += len(pending)
         report.chunks += len(chunks)
         pending, pending_chunks = {}, 0
@@ -117,9 +122,9 @@ def ingest_documents(
             report.errors.append(record)
             continue
         report.read += 1
-        if record.id in pending:
-            flush()  # a later line for the same id wins, in file order
-        if stored.get(record.id) == record.content_hash:
+        if record.key in pending:
+            flush()  # a later line for the same document wins, in file order
+        if stored.get(record.key) == record.content_hash:
             report.unchanged += 1
             continue
         chunks = chunk_document(
@@ -128,7 +133,7 @@ def ingest_documents(
             max_tokens=settings.chunk_max_tokens,
             overlap_tokens=settings.chunk_overlap_tokens,
         )
-        pending[record.id] = chunks
+        pending[record.key] = chunks
         pending_chunks += len(chunks)
         if pending_chunks >= batch_chunks:
             flush()
@@ -137,12 +142,12 @@ def ingest_documents(
     return report
 
 
-def delete_documents(backend: SearchBackend, encoder: Encoder, settings: Settings, doc_ids: Iterable[str]) -> int:
-    """Remove documents from the alias target; returns how many existed."""
+def delete_documents(backend: SearchBackend, tenant: str, doc_ids: Iterable[str]) -> int:
+    """Remove ``tenant``'s documents from the alias target; returns how many existed."""
     target = backend.alias_target()
     if target is None:
         raise IngestError(f"alias {backend.alias!r} points at no index; nothing to delete")
-    return backend.delete_documents(target, list(doc_ids))
+    return backend.delete_documents(target, [doc_key(tenant, doc_id) for doc_id in doc_ids])
 
 
 def _with_vector(chunk: Chunk, vector: object) -> Chunk:

@@ -31,6 +31,7 @@ from app.backends.base import (
     LexicalLeg,
     SearchBackend,
     VectorLeg,
+    chunk_key,
     index_name,
     index_version,
 )
@@ -361,15 +362,17 @@ class Lifecycle:
 
         for chunk in self.backend.iter_chunks(source):
             chunks_read += 1
-            if chunk.doc_id in done:
+            key = chunk.doc_key
+            if key in done:
                 # replace_documents would drop the chunks already written.
                 raise LifecycleError(
-                    f"chunks of document {chunk.doc_id!r} are not contiguous in {source}; migrate with --source"
+                    f"chunks of document {key!r} are not contiguous in {source}; migrate with --source"
                 )
-            pending.setdefault(chunk.doc_id, []).append(chunk)
+            # Indexes from before tenant-scoped ids named chunks by document id alone.
+            pending.setdefault(key, []).append(replace(chunk, chunk_id=chunk_key(chunk.tenant, chunk.doc_id, chunk.position)))
             pending_chunks += 1
             if pending_chunks >= COPY_BATCH_CHUNKS:
-                flush(keep=chunk.doc_id)
+                flush(keep=key)
         flush(keep=None)
         return len(done), chunks_read
 
@@ -378,7 +381,7 @@ class Lifecycle:
         vectors = self.encoder.embed_passages([c.passage() for c in flat], batch_size=self.settings.embed_batch_size)
         out: dict[str, list[Chunk]] = {d: [] for d in chunks_by_doc}
         for chunk, vector in zip(flat, vectors):
-            out[chunk.doc_id].append(replace(chunk, vector=vector))
+            out[chunk.doc_key].append(replace(chunk, vector=vector))
         return out
 
     def _ingest(
@@ -390,7 +393,7 @@ class Lifecycle:
         def counted() -> Iterator[Document | LineError]:
             for record in records:
                 if isinstance(record, Document):
-                    ids.add(record.id)
+                    ids.add(record.key)
                 yield record
 
         ingest = ingest_documents(counted(), self.backend, self.encoder, self.settings, index=name)

@@ -158,14 +158,15 @@ class SearchService:
         chunks: dict[str, Chunk] = {}
         if config.rerank_enabled:
             with timings.stage("rerank"):
-                ranked, chunks = self._rerank(request["query"], ranked, config, degraded)
+                ranked, chunks = self._rerank(request["query"], ranked, config, degraded, access)
 
-        # Respond with one page.
+        # Respond with one page: only documents whose shown chunk the caller may
+        # read now (a write since the legs ran may have changed its access).
         page = ranked[page_from : page_from + size]
         with timings.stage("fetch"):
             shown = [snippet_chunk_id(doc) for doc in page]
-            chunks.update(self._fetch([chunk_id for chunk_id in shown if chunk_id not in chunks]))
-        hits = [self._render(doc, chunks, request.get("explain", False)) for doc in page]
+            chunks.update(self._fetch([chunk_id for chunk_id in shown if chunk_id not in chunks], access))
+        hits = [self._render(doc, chunks, request.get("explain", False)) for doc in page if snippet_chunk_id(doc) in chunks]
         response = {
             "hits": hits,
             "total": total,
@@ -224,21 +225,35 @@ class SearchService:
         except TimeoutError:
             raise Unavailable(f"a retrieval leg took longer than {self.settings.leg_timeout_s} s") from None
 
-    def _fetch(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+    def _fetch(self, chunk_ids: Sequence[str], access: AccessFilter) -> dict[str, Chunk]:
+        """The stored chunks ``access`` admits, by id.
+
+        A fetch reads the chunk as stored now, which may be a newer version than
+        the one the legs ranked (embedded: the live rows; OpenSearch: a realtime
+        mget), so access is checked again on what comes back.
+        """
         try:
-            return self.backend.fetch_chunks(chunk_ids)
+            found = self.backend.fetch_chunks(chunk_ids)
         except BackendError as exc:
             raise Unavailable(str(exc)) from None
+        return {chunk_id: chunk for chunk_id, chunk in found.items() if access.admits(chunk)}
 
     def _rerank(
-        self, query: str, ranked: list[RankedDocument], config: FusionConfig, degraded: list[str]
+        self,
+        query: str,
+        ranked: list[RankedDocument],
+        config: FusionConfig,
+        degraded: list[str],
+        access: AccessFilter,
     ) -> tuple[list[RankedDocument], dict[str, Chunk]]:
         """Reorder the top ``rerank_depth`` by cross-encoder score; never raises."""
         if self.reranker is None:
             degraded.append("rerank")
             return ranked, {}
-        head = ranked[: config.rerank_depth]
-        chunks = self._fetch([snippet_chunk_id(doc) for doc in head])
+        # Documents the caller may no longer read leave the list before scoring.
+        chunks = self._fetch([snippet_chunk_id(doc) for doc in ranked[: config.rerank_depth]], access)
+        head = [doc for doc in ranked[: config.rerank_depth] if snippet_chunk_id(doc) in chunks]
+        ranked = head + ranked[config.rerank_depth :]
         passages = [chunk.passage() if (chunk := chunks.get(snippet_chunk_id(doc))) else "" for doc in head]
         try:
             outcome = self.reranker.rerank(query, passages, self.settings.rerank_budget_ms)

@@ -46,7 +46,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.backends.base import Chunk, IndexInfo, index_name  # noqa: E402
+from app.backends.base import Chunk, IndexInfo, by_document, chunk_key, index_name  # noqa: E402
 from app.backends.embedded import EmbeddedBackend  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
@@ -112,7 +112,7 @@ def synthetic_chunks(count: int, rng: random.Random) -> Iterator[Chunk]:
         metadata = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in template["metadata"].items()}
         doc_id = f"large-{n:07d}"
         yield Chunk(
-            chunk_id=f"{doc_id}#0",
+            chunk_id=chunk_key(template["tenant"], doc_id, 0),
             doc_id=doc_id,
             position=0,
             title=rng.choice(titles),
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             matrix = np.asarray(encoder.embed_passages([c.passage() for c in batch], batch_size=base.embed_batch_size))
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-        bulk.replace_documents(target, {c.doc_id: [replace(c, vector=v)] for c, v in zip(batch, matrix)})
+        bulk.replace_documents(target, by_document(replace(c, vector=v) for c, v in zip(batch, matrix)))
         last = replace(batch[-1], vector=matrix[-1])
         written += len(batch)
         print(f"  {written:>7} chunks written ({time.perf_counter() - started:.0f} s)", flush=True)
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     # Rewrite the last document with the real threshold: builds the HNSW graphs.
     began = time.perf_counter()
     final = EmbeddedBackend(base)
-    final.replace_documents(target, {last.doc_id: [last]})
+    final.replace_documents(target, by_document([last]))
     # One text segment instead of one per write, as an index about to go live gets.
     final.force_merge(target)
     info = final.live_index()

@@ -14,6 +14,27 @@ import numpy as np
 
 #: ACL value that admits every principal of the document's tenant.
 PUBLIC = "*"
+#: Separates the tenant from the document id in a document key. Tenant names
+#: cannot hold it (``app.documents.TENANT_PATTERN``), so a key splits at its first one.
+KEY_SEPARATOR = "/"
+
+
+def doc_key(tenant: str, doc_id: str) -> str:
+    """The key of a document: its id is unique only within its tenant."""
+    return f"{tenant}{KEY_SEPARATOR}{doc_id}"
+
+
+def split_doc_key(key: str) -> tuple[str, str]:
+    """Inverse of :func:`doc_key`: ``(tenant, doc_id)``."""
+    tenant, separator, doc_id = key.partition(KEY_SEPARATOR)
+    if not separator or not tenant or not doc_id:
+        raise ValueError(f"{key!r} is not a document key (tenant{KEY_SEPARATOR}id)")
+    return tenant, doc_id
+
+
+def chunk_key(tenant: str, doc_id: str, position: int) -> str:
+    """The id of a document's ``position``-th chunk, unique across tenants."""
+    return f"{doc_key(tenant, doc_id)}#{position}"
 
 
 @dataclass(frozen=True)
@@ -33,6 +54,11 @@ class Chunk:
     #: Hash of the parent document's content; unchanged documents are skipped.
     content_hash: str = ""
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def doc_key(self) -> str:
+        """The key of the chunk's document (:func:`doc_key`)."""
+        return doc_key(self.tenant, self.doc_id)
 
     def passage(self) -> str:
         """Title and text as one passage, as the encoders read it."""
@@ -157,13 +183,17 @@ class SearchBackend(Protocol):
         """Create an empty index ``info.name`` (fails if it exists)."""
 
     def document_hashes(self, index: str) -> dict[str, str]:
-        """``doc_id -> content_hash`` of every document in ``index``."""
+        """``doc_key -> content_hash`` of every document in ``index`` (:func:`doc_key`)."""
 
     def replace_documents(self, index: str, chunks_by_doc: Mapping[str, Sequence[Chunk]]) -> None:
-        """Replace all chunks of each given document (atomically per call)."""
+        """Replace all chunks of each given document, keyed by :func:`doc_key` (atomically per call)."""
 
-    def delete_documents(self, index: str, doc_ids: Iterable[str]) -> int:
-        """Remove documents and their chunks; returns how many existed."""
+    def delete_documents(self, index: str, doc_keys: Iterable[str]) -> int:
+        """Remove documents (by :func:`doc_key`) and their chunks; returns how many existed."""
+
+    def repair(self, index: str) -> list[str]:
+        """Bring what is derived from the stored chunks up to them after an
+        interrupted write; returns what was repaired (empty when nothing was)."""
 
     def iter_chunks(self, index: str) -> Iterable[Chunk]:
         """Every stored chunk of ``index`` (vectors included), for migrations."""
@@ -210,3 +240,11 @@ def index_version(alias: str, name: str) -> int:
     ):
         raise ValueError(f"{name!r} is not a version of alias {alias!r}")
     return int(version)
+
+
+def by_document(chunks: Iterable[Chunk]) -> dict[str, list[Chunk]]:
+    """Chunks grouped by :attr:`Chunk.doc_key`, in order: the shape ``replace_documents`` takes."""
+    grouped: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        grouped.setdefault(chunk.doc_key, []).append(chunk)
+    return grouped

@@ -28,7 +28,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from itertools import repeat
 from pathlib import Path
@@ -40,6 +40,7 @@ import orjson
 from app.analysis import ENGLISH, tantivy_analyzer
 from app.file_lock import file_lock
 from app.backends.base import (
+    KEY_SEPARATOR,
     PUBLIC,
     AccessFilter,
     BackendError,
@@ -51,13 +52,17 @@ from app.backends.base import (
     LegResult,
     LexicalLeg,
     VectorLeg,
+    chunk_key,
+    doc_key,
     index_version,
+    split_doc_key,
 )
-from app.settings import Settings
+from app.settings import PROJECT_ROOT, Settings
 
 #: tantivy's BM25 (k1 1.2, fixed) is Lucene's times (1 + k1); Lucene ≥ 8 dropped that constant.
 _TANTIVY_BM25_FACTOR = 1.0 + 1.2
-_SCHEMA_VERSION = 1
+#: 2: chunk ids and the text index's delete key are scoped by tenant (1: by document id).
+_SCHEMA_VERSION = 2
 
 
 def _now() -> str:
@@ -132,15 +137,14 @@ class EmbeddedBackend:
         try:
             generation = (path / "GENERATION").read_text().strip()
         except FileNotFoundError:
-            raise IndexNotFound(f"index {target!r} (alias {self.alias!r}) is missing from {self.indexes_dir}") from None
+            raise IndexNotFound(f"index {target!r} (alias {self.alias!r}) is missing or has no GENERATION file") from None
+        except OSError as exc:
+            raise BackendError(f"index {target!r}: GENERATION is unreadable ({exc.strerror})") from None
         key = (target, generation)
         if self._snapshot_key != key:
             with self._reload_lock:
                 if self._snapshot_key != key:
-                    try:
-                        self._snapshot = _Snapshot.load(path, self.settings)
-                    except (sqlite3.Error, OSError, ValueError) as exc:
-                        raise BackendError(f"index {target!r} is unreadable: {exc}") from exc
+                    self._snapshot = _Snapshot.load(path, self.settings)
                     self._snapshot_key = key
         assert self._snapshot is not None
         # Taken before the reads above: a write in between only forces one more slow
@@ -164,7 +168,10 @@ class EmbeddedBackend:
     def _snapshot_of(self, index: str) -> "_Snapshot":
         """A snapshot of an index off the alias, reused while its generation holds."""
         path = self._path(index)
-        key = (index, (path / "GENERATION").read_text().strip())
+        try:
+            key = (index, (path / "GENERATION").read_text().strip())
+        except OSError as exc:
+            raise BackendError(f"index {index!r}: GENERATION is unreadable ({exc.strerror})") from None
         with self._reload_lock:
             if self._named is None or self._named[0] != key:
                 self._named = (key, _Snapshot.load(path, self.settings))
@@ -191,7 +198,8 @@ class EmbeddedBackend:
 
     def document_hashes(self, index: str) -> dict[str, str]:
         with contextlib.closing(_open_db(self._path(index))) as db:
-            return dict(db.execute("SELECT doc_id, content_hash FROM chunks WHERE position = 0"))
+            rows = db.execute("SELECT tenant, doc_id, content_hash FROM chunks WHERE position = 0")
+            return {doc_key(tenant, doc_id): content_hash for tenant, doc_id, content_hash in rows}
 
     def replace_documents(self, index: str, chunks_by_doc: Mapping[str, Sequence[Chunk]]) -> None:
         if not chunks_by_doc:
@@ -199,9 +207,14 @@ class EmbeddedBackend:
         with self._writer(index) as writer:
             writer.replace(chunks_by_doc)
 
-    def delete_documents(self, index: str, doc_ids: Iterable[str]) -> int:
+    def delete_documents(self, index: str, doc_keys: Iterable[str]) -> int:
         with self._writer(index) as writer:
-            return writer.delete(list(doc_ids))
+            return writer.delete(list(doc_keys))
+
+    def repair(self, index: str) -> list[str]:
+        # Opening a writer repairs (see _writer); this says what it found.
+        with self._writer(index) as writer:
+            return writer.repaired
 
     def force_merge(self, index: str) -> None:
         with self._writer(index) as writer:
@@ -237,7 +250,7 @@ class EmbeddedBackend:
         except FileNotFoundError:
             return None
         except (ValueError, OSError) as exc:
-            raise BackendError(f"alias file {self._alias_file} is unreadable: {exc}") from exc
+            raise BackendError(f"alias file aliases.json is unreadable: {exc}") from None
 
     def switch_alias(self, index: str) -> None:
         self._path(index)
@@ -275,7 +288,7 @@ class EmbeddedBackend:
     def _path(self, index: str) -> Path:
         path = self.indexes_dir / index
         if not (path / "info.json").is_file():
-            raise IndexNotFound(f"index {index!r} does not exist under {self.indexes_dir}")
+            raise IndexNotFound(f"index {index!r} does not exist")
         return path
 
     @contextlib.contextmanager
@@ -284,6 +297,7 @@ class EmbeddedBackend:
         with file_lock(path / "write.lock"):
             writer = _Writer(path, self.settings)
             try:
+                writer.upgrade()
                 writer.repair()
                 yield writer
             finally:
@@ -319,7 +333,7 @@ def _open_db(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
                 content_hash TEXT NOT NULL,
                 vector BLOB NOT NULL
             );
-            CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
+            CREATE INDEX IF NOT EXISTS chunks_document ON chunks (tenant, doc_id);
             CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
             INSERT OR IGNORE INTO state VALUES ('generation', 0), ('text_generation', 0), ('hnsw_generation', -1);
             """
@@ -346,15 +360,36 @@ def _chunk_from_row(row: Sequence[Any]) -> Chunk:
 
 
 def _read_info(path: Path, **counts: int) -> IndexInfo:
-    record = json.loads((path / "info.json").read_text())
-    return IndexInfo(
-        name=record["name"],
-        template_version=record["template_version"],
-        model_version=record["model_version"],
-        dimension=record["dimension"],
-        created_at=record.get("created_at", ""),
-        **counts,
-    )
+    """``info.json`` of the index at ``path``; a missing or damaged one is a :class:`BackendError`."""
+    try:
+        record = json.loads((path / "info.json").read_text())
+        return IndexInfo(
+            name=record["name"],
+            template_version=record["template_version"],
+            model_version=record["model_version"],
+            dimension=record["dimension"],
+            created_at=record.get("created_at", ""),
+            **counts,
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BackendError(f"index {path.name!r}: info.json is missing or damaged ({_reason(exc)})") from None
+
+
+def _schema_of(path: Path) -> int:
+    """The storage schema the index at ``path`` was written with."""
+    try:
+        return int(json.loads((path / "info.json").read_text()).get("schema", 1))
+    except (OSError, ValueError, TypeError) as exc:
+        raise BackendError(f"index {path.name!r}: info.json is missing or damaged ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, without the server's paths."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, KeyError):
+        return f"no key {exc}"
+    return str(exc).replace(str(PROJECT_ROOT), "…")
 
 
 class _TextIndex:
@@ -367,7 +402,8 @@ class _TextIndex:
         builder = tantivy.SchemaBuilder()
         builder.add_text_field("title", tokenizer_name=ENGLISH.name)
         builder.add_text_field("body", tokenizer_name=ENGLISH.name)
-        for keyword in ("doc_id", "tenant", "acl", "meta"):
+        # doc_key (tenant/id) is what writes delete by: ids repeat across tenants.
+        for keyword in ("doc_key", "tenant", "acl", "meta"):
             builder.add_text_field(keyword, tokenizer_name="raw")
         builder.add_unsigned_field("row", stored=True, fast=True)
         return builder.build()
@@ -381,9 +417,19 @@ class _TextIndex:
 
     @classmethod
     def open(cls, path: Path) -> Any:
+        """The committed index at ``path``; a missing or damaged one is a :class:`BackendError`.
+
+        Opened with the schema it was written with: creating one where it is
+        missing would answer every query with nothing, as if nothing matched.
+        """
         import tantivy
 
-        index = tantivy.Index(cls.schema(), path=str(path), reuse=True)
+        try:
+            index = tantivy.Index.open(str(path))
+        except (ValueError, OSError) as exc:
+            raise BackendError(
+                f"index {path.parent.name!r}: text index ({path.name}/) is missing or damaged ({_reason(exc)})"
+            ) from None
         index.register_tokenizer(ENGLISH.name, tantivy_analyzer(ENGLISH))
         return index
 
@@ -401,7 +447,7 @@ class _TextIndex:
         doc = tantivy.Document()
         doc.add_text("title", chunk.title)
         doc.add_text("body", chunk.text)
-        doc.add_text("doc_id", chunk.doc_id)
+        doc.add_text("doc_key", chunk.doc_key)
         doc.add_text("tenant", chunk.tenant)
         for principal in chunk.acl:
             doc.add_text("acl", principal)
@@ -413,14 +459,25 @@ class _TextIndex:
 
 
 class _Writer:
-    """One locked write session on one index."""
+    """One locked write session on one index.
+
+    A write is four steps, each durable before the next starts: the rows
+    (SQLite, the truth, one transaction), the text index, the vector graphs,
+    and publishing the generation to readers. A crash between two leaves the
+    derived structures behind the rows, never ahead; :meth:`repair` catches up.
+    """
 
     def __init__(self, path: Path, settings: Settings) -> None:
         self.path = path
         self.settings = settings
-        self.db = _open_db(path)
         self.info = _read_info(path)
+        try:
+            self.db = _open_db(path)
+        except sqlite3.Error as exc:
+            raise BackendError(f"index {path.name!r}: chunks.sqlite is damaged ({exc})") from None
         self._text: Any = None
+        #: What :meth:`upgrade` and :meth:`repair` rebuilt in this session.
+        self.repaired: list[str] = []
 
     def close(self) -> None:
         self.db.close()
@@ -436,64 +493,124 @@ class _Writer:
             self._text = _TextIndex.open(self.path / "text")
         return self._text.writer(heap_size=64_000_000, num_threads=1)
 
+    def _next_generation(self) -> int:
+        """Bump the generation (inside the caller's transaction) and return it."""
+        generation = self._state("generation") + 1
+        self._set_state("generation", generation)
+        return generation
+
+    def upgrade(self) -> None:
+        """Bring an index of an older storage schema to this one, in place.
+
+        Schema 1 named chunks ``<doc id>#<n>`` and deleted by document id alone,
+        so a document of one tenant could replace another tenant's. Every step
+        repeats safely: a crash midway leaves schema 1 in ``info.json`` and the
+        next writer starts over.
+        """
+        if _schema_of(self.path) >= _SCHEMA_VERSION:
+            return
+        with self.db:
+            self.db.execute("UPDATE chunks SET chunk_id = tenant || ? || doc_id || '#' || position", (KEY_SEPARATOR,))
+            self.db.execute("DROP INDEX IF EXISTS chunks_doc")
+            generation = self._next_generation()
+        # The text index's schema changes: build it anew beside the old one, then swap.
+        building, text, old = self.path / "text.building", self.path / "text", self.path / "text.old"
+        shutil.rmtree(building, ignore_errors=True)
+        _TextIndex.create(building)
+        self._text = _TextIndex.open(building)
+        self._write_all_text()
+        self._text = None
+        shutil.rmtree(old, ignore_errors=True)
+        if text.exists():
+            os.replace(text, old)
+        os.replace(building, text)
+        shutil.rmtree(old, ignore_errors=True)
+        with self.db:
+            self._set_state("text_generation", generation)
+        self._sync_vectors(generation, touched=set())
+        self._publish(generation)
+        record = json.loads((self.path / "info.json").read_text()) | {"schema": _SCHEMA_VERSION}
+        _atomic_write(self.path / "info.json", json.dumps(record, indent=2))
+        self.repaired.append(f"storage schema {_SCHEMA_VERSION}")
+
     def repair(self) -> None:
-        """Rebuild the text index if an earlier write stopped between commits."""
+        """Rebuild what an earlier write left behind the rows, in write order."""
         generation = self._state("generation")
         if self._state("text_generation") != generation:
-            self._rebuild_text(generation, touched=None)
+            self._write_all_text()
+            with self.db:
+                self._set_state("text_generation", generation)
+            self.repaired.append("text index")
+        if self._state("hnsw_generation") != generation:
+            self._sync_vectors(generation, touched=None)
+            self.repaired.append("vector graphs")
+        if _read_generation(self.path) != generation:
+            self._publish(generation)
+            self.repaired.append("published generation")
 
     def force_merge(self) -> None:
         """Rewrite the text index as one segment, under a new generation.
 
         tantivy searches every segment on its own (its own term lookups, its own
-        top-k threshold) and every commit adds one: 100,000 chunks written in five
-        commits took 2.7 ms a lexical leg, the same chunks in one segment 1.8 ms
-        (issue 6). The Python binding has no merge call, so the text index is
-        rebuilt from SQLite, the truth (~9 s per 100,000 chunks). Vectors do not
-        change, so every tenant's graph is kept. A crash midway leaves the new
-        generation without its text index, which the next writer repairs.
+        top-k threshold) and every commit adds one. The Python binding has no
+        merge call, so the text index is rebuilt from SQLite, the truth. Vectors
+        do not change, so every tenant's graph is kept. A crash midway leaves
+        the new generation without its text index, which the next writer repairs.
         """
         if _TextIndex.segment_count(self.path / "text") <= 1:
             return
         with self.db:
-            generation = self._state("generation") + 1
-            self._set_state("generation", generation)
-        self._rebuild_text(generation, touched=set())
+            generation = self._next_generation()
+        self._write_all_text()
+        with self.db:
+            self._set_state("text_generation", generation)
+        self._sync_vectors(generation, touched=set())
+        self._publish(generation)
 
-    def _rebuild_text(self, generation: int, touched: set[str] | None) -> None:
+    def _write_all_text(self) -> None:
+        """Replace the text index's contents with every stored chunk, committed."""
         writer = self._text_writer()
         writer.delete_all_documents()
         for row, *rest in self.db.execute(f"SELECT row, {_CHUNK_COLUMNS} FROM chunks ORDER BY row"):
             writer.add_document(_TextIndex.document(_chunk_from_row(rest), row))
-        self._finish(writer, generation, touched)
+        writer.commit()
+        writer.wait_merging_threads()
 
     def replace(self, chunks_by_doc: Mapping[str, Sequence[Chunk]]) -> None:
-        for doc_id, chunks in chunks_by_doc.items():
+        for key, chunks in chunks_by_doc.items():
             for chunk in chunks:
-                if chunk.doc_id != doc_id:
-                    raise ValueError(f"chunk {chunk.chunk_id!r} does not belong to document {doc_id!r}")
+                if chunk.doc_key != key:
+                    raise ValueError(f"chunk {chunk.chunk_id!r} does not belong to document {key!r}")
                 if chunk.vector is None or chunk.vector.shape != (self.info.dimension,):
                     raise ValueError(f"chunk {chunk.chunk_id!r} needs a {self.info.dimension}-d vector")
         self._commit(list(chunks_by_doc), [c for chunks in chunks_by_doc.values() for c in chunks])
 
-    def delete(self, doc_ids: list[str]) -> int:
-        existing = {
-            doc_id
-            for (doc_id,) in self.db.execute(
-                f"SELECT DISTINCT doc_id FROM chunks WHERE doc_id IN ({','.join('?' * len(doc_ids))})", doc_ids
-            )
-        } if doc_ids else set()
+    def delete(self, doc_keys: list[str]) -> int:
+        existing = [
+            key
+            for key in dict.fromkeys(doc_keys)
+            if self.db.execute(
+                "SELECT 1 FROM chunks WHERE tenant = ? AND doc_id = ? LIMIT 1", split_doc_key(key)
+            ).fetchone()
+        ]
         if existing:
-            self._commit(sorted(existing), [])
+            self._commit(existing, [])
         return len(existing)
 
-    def _commit(self, doc_ids: list[str], new_chunks: list[Chunk]) -> None:
-        """SQLite first (the truth), then the derived indexes, then publish."""
+    def _commit(self, doc_keys: list[str], new_chunks: list[Chunk]) -> None:
+        """Replace the chunks of ``doc_keys`` with ``new_chunks``: the four steps in order."""
+        touched = {chunk.tenant for chunk in new_chunks} | {split_doc_key(key)[0] for key in doc_keys}
+        generation, rows = self._write_rows(doc_keys, new_chunks)
+        self._write_text(generation, doc_keys, rows)
+        self._sync_vectors(generation, touched)
+        self._publish(generation)
+
+    def _write_rows(self, doc_keys: list[str], new_chunks: list[Chunk]) -> tuple[int, list[tuple[int, Chunk]]]:
+        """Step 1, the truth: the rows, in one SQLite transaction; the new generation and rows."""
+        rows = []
         with self.db:
-            generation = self._state("generation") + 1
-            touched = {chunk.tenant for chunk in new_chunks} | self._tenants_of(doc_ids)
-            self.db.executemany("DELETE FROM chunks WHERE doc_id = ?", [(d,) for d in doc_ids])
-            rows = []
+            generation = self._next_generation()
+            self.db.executemany("DELETE FROM chunks WHERE tenant = ? AND doc_id = ?", map(split_doc_key, doc_keys))
             for chunk in new_chunks:
                 cursor = self.db.execute(
                     f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -505,31 +622,19 @@ class _Writer:
                     ),
                 )
                 rows.append((cursor.lastrowid, chunk))
-            self._set_state("generation", generation)
+        return generation, rows
 
+    def _write_text(self, generation: int, doc_keys: list[str], rows: list[tuple[int, Chunk]]) -> None:
+        """Step 2: the text index, committed, then marked as of ``generation``."""
         writer = self._text_writer()
-        for doc_id in doc_ids:
-            writer.delete_documents_by_term("doc_id", doc_id)
+        for key in doc_keys:
+            writer.delete_documents_by_term("doc_key", key)
         for row, chunk in rows:
             writer.add_document(_TextIndex.document(chunk, row))
-        self._finish(writer, generation, touched)
-
-    def _tenants_of(self, doc_ids: list[str]) -> set[str]:
-        tenants: set[str] = set()
-        for start in range(0, len(doc_ids), 500):  # SQLite caps bound parameters
-            batch = doc_ids[start : start + 500]
-            query = f"SELECT DISTINCT tenant FROM chunks WHERE doc_id IN ({','.join('?' * len(batch))})"
-            tenants.update(tenant for (tenant,) in self.db.execute(query, batch))
-        return tenants
-
-    def _finish(self, writer: Any, generation: int, touched: set[str] | None) -> None:
-        """Commit the text index, then the vectors, then tell readers."""
         writer.commit()
         writer.wait_merging_threads()
         with self.db:
             self._set_state("text_generation", generation)
-        self._sync_vectors(generation, touched)
-        self._publish(generation)
 
     def _sync_vectors(self, generation: int, touched: set[str] | None) -> None:
         """(Re)build the HNSW graph of each large tenant this write ``touched``
@@ -593,7 +698,22 @@ class _Writer:
         (self.path / "vectors.hnsw").unlink(missing_ok=True)
 
     def _publish(self, generation: int) -> None:
+        """Step 4: readers load ``generation`` from their next refresh."""
         _atomic_write(self.path / "GENERATION", str(generation))
+
+
+def _read_generation(path: Path) -> int | None:
+    """The generation published to readers of the index at ``path`` (``None`` when unreadable)."""
+    try:
+        return int((path / "GENERATION").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _admitted(mask: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Which ``positions`` (-1: not held) the filter ``mask`` admits."""
+    held = positions >= 0
+    return held & mask[np.where(held, positions, 0)]
 
 
 def _over_fetch(k: int, share: float) -> int:
@@ -647,35 +767,48 @@ class _Snapshot:
         # This connection only loads: a snapshot may be loaded in the gunicorn master
         # and shared by the forked workers, and an SQLite connection must not cross
         # a fork, so fetch() opens one per process (_connection).
-        db = _open_db(path, readonly=True)
         self._db: sqlite3.Connection | None = None
         self._db_pid: int | None = None
         self._db_lock = threading.Lock()
-        generation, built_from = (
-            db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()[0]
-            for key in ("generation", "hnsw_generation")
-        )
         self.info = _read_info(path)
-        self.rows, self.vectors = _load_vectors(db, self.info.dimension)
+        try:
+            db = _open_db(path, readonly=True)
+            try:
+                # One read transaction: every SELECT sees the same committed write.
+                db.execute("BEGIN")
+                generation, text_generation, built_from = (
+                    db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()[0]
+                    for key in ("generation", "text_generation", "hnsw_generation")
+                )
+                self.rows, self.vectors = _load_vectors(db, self.info.dimension)
+                columns = db.execute("SELECT chunk_id, doc_id, tenant, acl, metadata FROM chunks ORDER BY row").fetchall()
+                db.execute("COMMIT")
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise BackendError(f"index {path.name!r}: chunks.sqlite is missing or damaged ({exc})") from None
+        except (ValueError, TypeError) as exc:  # a vector blob of the wrong size
+            raise BackendError(f"index {path.name!r}: chunks.sqlite holds damaged vectors ({exc})") from None
+        #: False after a write stopped between its steps: the text index may miss the
+        #: newest chunks (never shows others, see _positions) until a writer repairs it.
+        self.text_current = text_generation == generation
         # Row id -> position, for turning the legs' row ids into positions with one
-        # gather (a binary search over 100k rows cost ~50 µs a query per leg).
+        # gather; rows the snapshot does not hold map to -1 (see _positions).
         self._position_of_row = np.full(int(self.rows[-1]) + 1 if len(self.rows) else 0, -1, dtype=np.int32)
         self._position_of_row[self.rows] = np.arange(len(self.rows), dtype=np.int32)
         chunk_ids: list[str] = []
         doc_ids: list[str] = []
         tenant_codes: dict[str, int] = {}
         tenants = np.empty(len(self.rows), dtype=np.int32)
-        doc_codes: dict[str, int] = {}
+        doc_codes: dict[tuple[str, str], int] = {}
         self._doc_codes = np.empty(len(self.rows), dtype=np.int64)
         acl_postings: dict[str, list[int]] = {}
         meta_postings: dict[tuple[str, str], list[int]] = {}
-        for pos, (chunk_id, doc_id, tenant, acl, metadata) in enumerate(
-            db.execute("SELECT chunk_id, doc_id, tenant, acl, metadata FROM chunks ORDER BY row")
-        ):
+        for pos, (chunk_id, doc_id, tenant, acl, metadata) in enumerate(columns):
             chunk_ids.append(chunk_id)
             doc_ids.append(doc_id)
             tenants[pos] = tenant_codes.setdefault(tenant, len(tenant_codes))
-            self._doc_codes[pos] = doc_codes.setdefault(doc_id, len(doc_codes))
+            self._doc_codes[pos] = doc_codes.setdefault((tenant, doc_id), len(doc_codes))
             for principal in orjson.loads(acl):
                 acl_postings.setdefault(principal, []).append(pos)
             for key, values in orjson.loads(metadata).items():
@@ -684,7 +817,7 @@ class _Snapshot:
         # Object arrays (of the same strings): a leg's hits are gathered with one take.
         self.chunk_ids = np.array(chunk_ids, dtype=object)
         self.doc_ids = np.array(doc_ids, dtype=object)
-        self.info = _read_info(path, chunks=len(self.rows), documents=len(doc_codes))
+        self.info = replace(self.info, chunks=len(self.rows), documents=len(doc_codes))
         #: Chunks per document, rounded up: how deep a leg must go for N documents.
         self._chunks_per_document = max(1, math.ceil(len(self.rows) / max(1, len(doc_codes))))
         self._tenant_codes = tenant_codes
@@ -700,7 +833,6 @@ class _Snapshot:
         self.searcher = self.text_index.searcher()
         self.analyzer = _analyzer()
         self._tenant_sizes = np.bincount(tenants, minlength=len(tenant_codes))
-        db.close()
         self.graphs = self._load_graphs(generation, built_from)
 
     @classmethod
@@ -716,16 +848,36 @@ class _Snapshot:
         import hnswlib
 
         graphs = {}
-        for tenant, entry in json.loads(manifest_path.read_text()).items():
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise BackendError(
+                f"index {self.path.name!r}: {manifest_path.parent.name}/manifest.json is damaged ({_reason(exc)})"
+            ) from None
+        for tenant, entry in manifest.items():
             code = self._tenant_codes.get(tenant)
             if code is None or entry["chunks"] != self._tenant_sizes[code]:
                 continue
             graph = hnswlib.Index(space="cosine", dim=self.info.dimension)
-            graph.load_index(str(manifest_path.parent / entry["file"]), max_elements=entry["chunks"])
+            try:
+                graph.load_index(str(manifest_path.parent / entry["file"]), max_elements=entry["chunks"])
+            except (RuntimeError, OSError, ValueError) as exc:
+                raise BackendError(
+                    f"index {self.path.name!r}: vector graph {manifest_path.parent.name}/{entry['file']} is "
+                    f"missing or damaged ({_reason(exc)})"
+                ) from None
             graph.set_ef(self.settings.hnsw_ef_search)
             graph.set_num_threads(1)
             graphs[code] = graph
         return graphs
+
+    def _positions(self, rows: np.ndarray) -> np.ndarray:
+        """Positions of stored row ids; -1 for a row this snapshot does not hold
+        (the text index or a graph may be ahead of it after a crash)."""
+        known = rows < len(self._position_of_row)
+        if known.all():
+            return self._position_of_row[rows]
+        return np.where(known, self._position_of_row[np.where(known, rows, 0)], -1)
 
     # -------------------------------------------------------------- filters
     def allowed(self, access: AccessFilter) -> tuple[np.ndarray, int]:
@@ -810,16 +962,20 @@ class _Snapshot:
             # documents one by one cost most of this leg at k=300 (issue 6 profile).
             rows = self.searcher.fast_field_values("row", [address for _, address in hits])
             scores = np.array([score for score, _ in hits], dtype=np.float64) / _TANTIVY_BM25_FACTOR
-            return self._position_of_row[np.array(rows, dtype=np.int64)], scores
+            return self._positions(np.array(rows, dtype=np.int64)), scores
 
         def top(k: int) -> tuple[np.ndarray, np.ndarray]:
             fetch = _over_fetch(k, admitted / len(self.rows))
             if fetch <= self.settings.lexical_post_filter_max_fetch:
                 positions, scores = ranked(text_query, fetch)
-                keep = mask[positions]
+                keep = _admitted(mask, positions)
                 if np.count_nonzero(keep) >= k or len(positions) < fetch:
                     return positions[keep][:k], scores[keep][:k]
-            return ranked(Q.boolean_query([(Occur.Must, text_query), *self._filter_clauses(access)]), k)
+            positions, scores = ranked(Q.boolean_query([(Occur.Must, text_query), *self._filter_clauses(access)]), k)
+            # The mask, not the text index, is the truth: after an interrupted write the
+            # text index may hold rows this snapshot does not (or no longer) admit.
+            keep = _admitted(mask, positions)
+            return positions[keep], scores[keep]
 
         return self._ranked_hits(leg, top)
 
@@ -935,8 +1091,8 @@ class _Snapshot:
         # survivors, and the caller then searches exactly.
         graph.set_ef(max(self.settings.hnsw_ef_search, fetch))
         labels, distances = graph.knn_query(query, k=fetch)
-        positions = self._position_of_row[labels[0].astype(np.int64)]
-        keep = mask[positions]
+        positions = self._positions(labels[0].astype(np.int64))
+        keep = _admitted(mask, positions)
         if keep.sum() < k:
             return None
         cosines = 1.0 - distances[0][keep][:k].astype(np.float64)
@@ -954,11 +1110,17 @@ class _Snapshot:
             return {}
         # Without the vector, as the OpenSearch backend's _source_excludes: these
         # chunks are shown, not searched, and each vector is a 1.5 kB blob to copy.
-        with self._db_lock:
-            rows = self._connection().execute(
-                f"SELECT {_CHUNK_COLUMNS_BUT_VECTOR}, NULL FROM chunks WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})",
-                list(chunk_ids),
-            ).fetchall()
+        # The live rows, which may be newer than this snapshot: the caller re-checks
+        # access on what comes back (SearchService), as it must on OpenSearch's mget.
+        try:
+            with self._db_lock:
+                rows = self._connection().execute(
+                    f"SELECT {_CHUNK_COLUMNS_BUT_VECTOR}, NULL FROM chunks "
+                    f"WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})",
+                    list(chunk_ids),
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise BackendError(f"index {self.path.name!r}: chunks.sqlite is unreadable ({exc})") from None
         return {chunk.chunk_id: chunk for chunk in map(_chunk_from_row, rows)}
 
 

@@ -31,6 +31,7 @@ from app.backends.base import (
     LegResult,
     LexicalLeg,
     VectorLeg,
+    doc_key,
     AccessFilter,
 )
 from app.backends.opensearch_client import build_client, from_error_response, translate
@@ -265,8 +266,10 @@ class OpenSearchBackend:
 
     def document_hashes(self, index: str) -> dict[str, str]:
         return {
-            hit["doc_id"]: hit.get("content_hash", "")
-            for hit in self.scan_index(self.resolve(index), ["doc_id", "content_hash"], query=req.first_chunks_query())
+            doc_key(hit["tenant"], hit["doc_id"]): hit.get("content_hash", "")
+            for hit in self.scan_index(
+                self.resolve(index), ["tenant", "doc_id", "content_hash"], query=req.first_chunks_query()
+            )
         }
 
     def replace_documents(self, index: str, chunks_by_doc: Mapping[str, Sequence[Chunk]]) -> None:
@@ -281,15 +284,16 @@ class OpenSearchBackend:
         if not chunks_by_doc:
             return
         name = self.resolve(index)
-        for doc_id, chunks in chunks_by_doc.items():
+        for key, chunks in chunks_by_doc.items():
             for chunk in chunks:
-                if chunk.doc_id != doc_id:
-                    raise ValueError(f"chunk {chunk.chunk_id!r} does not belong to document {doc_id!r}")
+                if chunk.doc_key != key:
+                    raise ValueError(f"chunk {chunk.chunk_id!r} does not belong to document {key!r}")
         firsts = [c for chunks in chunks_by_doc.values() for c in chunks if c.position == 0]
         rest = [c for chunks in chunks_by_doc.values() for c in chunks if c.position != 0]
         self._bulk(name, rest)
         keep = [c.chunk_id for chunks in chunks_by_doc.values() for c in chunks]
-        self._delete_by_query(name, req.stale_chunks_query(list(chunks_by_doc), keep))
+        for tenant, doc_ids in req.doc_ids_by_tenant(chunks_by_doc).items():
+            self._delete_by_query(name, req.stale_chunks_query(tenant, doc_ids, keep))
         self._bulk(name, firsts)
         self._refresh(name)
 
@@ -336,14 +340,19 @@ class OpenSearchBackend:
     def _refresh(self, index: str) -> None:
         self._call(f"refreshing {index}", self.client.indices.refresh, index=index)
 
-    def delete_documents(self, index: str, doc_ids: Iterable[str]) -> int:
-        ids = list(doc_ids)
-        if not ids:
-            return 0
+    def delete_documents(self, index: str, doc_keys: Iterable[str]) -> int:
         name = self.resolve(index)
-        existed = self.count(name, req.first_chunks_query(ids))
-        self._delete_by_query(name, req.stale_chunks_query(ids, []))
+        existed = 0
+        for tenant, doc_ids in req.doc_ids_by_tenant(doc_keys).items():
+            existed += self.count(name, req.first_chunks_query(tenant, doc_ids))
+            self._delete_by_query(name, req.stale_chunks_query(tenant, doc_ids, []))
         return existed
+
+    def repair(self, index: str) -> list[str]:
+        # Nothing is derived here: the cluster indexes each chunk as it is written,
+        # and replace_documents orders its steps so a rerun redoes what a crash cut.
+        self.resolve(index)
+        return []
 
     def force_merge(self, index: str) -> None:
         name = self.resolve(index)

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from app.backends.base import PUBLIC, AccessFilter, Chunk, IndexInfo, LexicalLeg, VectorLeg
+from app.backends.base import PUBLIC, AccessFilter, Chunk, IndexInfo, LexicalLeg, VectorLeg, split_doc_key
 from app.backends.opensearch_templates import embedding_mapping
 from app.settings import Settings
 
@@ -172,17 +172,30 @@ def index_actions(index: str, chunks: Iterable[Chunk]) -> Iterator[dict[str, Any
         yield {"_op_type": "index", "_index": index, "_id": chunk.chunk_id, "_source": chunk_source(chunk)}
 
 
-def stale_chunks_query(doc_ids: Sequence[str], keep_chunk_ids: Sequence[str]) -> dict[str, Any]:
-    """Chunks of ``doc_ids`` other than ``keep_chunk_ids`` (``_delete_by_query``)."""
-    query: dict[str, Any] = {"bool": {"filter": [{"terms": {"doc_id": list(doc_ids)}}]}}
+def doc_ids_by_tenant(doc_keys: Iterable[str]) -> dict[str, list[str]]:
+    """Document keys as ``tenant -> ids``: ids are unique only within a tenant,
+    so every query that names documents names their tenant too."""
+    grouped: dict[str, list[str]] = {}
+    for key in doc_keys:
+        tenant, doc_id = split_doc_key(key)
+        grouped.setdefault(tenant, []).append(doc_id)
+    return grouped
+
+
+def stale_chunks_query(tenant: str, doc_ids: Sequence[str], keep_chunk_ids: Sequence[str]) -> dict[str, Any]:
+    """Chunks of ``tenant``'s ``doc_ids`` other than ``keep_chunk_ids`` (``_delete_by_query``)."""
+    query: dict[str, Any] = {"bool": {"filter": [{"term": {"tenant": tenant}}, {"terms": {"doc_id": list(doc_ids)}}]}}
     if keep_chunk_ids:
         query["bool"]["must_not"] = [{"ids": {"values": list(keep_chunk_ids)}}]
     return {"query": query}
 
 
-def first_chunks_query(doc_ids: Sequence[str] | None = None) -> dict[str, Any]:
-    """Position-0 chunks (one per document, carrying the content hash)."""
+def first_chunks_query(tenant: str | None = None, doc_ids: Sequence[str] | None = None) -> dict[str, Any]:
+    """Position-0 chunks (one per document, carrying the content hash), of
+    ``tenant``'s ``doc_ids`` when given."""
     clauses: list[dict[str, Any]] = [{"term": {"position": 0}}]
+    if tenant is not None:
+        clauses.append({"term": {"tenant": tenant}})
     if doc_ids is not None:
         clauses.append({"terms": {"doc_id": list(doc_ids)}})
     return {"bool": {"filter": clauses}}

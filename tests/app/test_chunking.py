@@ -68,7 +68,7 @@ def assert_no_text_lost(body: str, texts: list[str]) -> None:
 def test_short_doc_is_one_chunk_with_document_fields() -> None:
     doc = make_doc("Run the installer, then reboot.")
     (chunk,) = chunk_document(doc, count_tokens)
-    assert chunk.chunk_id == "doc-1#0"
+    assert chunk.chunk_id == "acme/doc-1#0"  # tenant-scoped: ids repeat across tenants
     assert chunk.position == 0
     assert chunk.text == "Run the installer, then reboot."
     assert (chunk.doc_id, chunk.title, chunk.tenant, chunk.acl) == (doc.id, doc.title, doc.tenant, doc.acl)
@@ -99,7 +99,7 @@ def test_ids_are_deterministic_and_positions_contiguous() -> None:
     assert first == second
     assert len(first) > 3
     assert [c.position for c in first] == list(range(len(first)))
-    assert [c.chunk_id for c in first] == [f"doc-1#{i}" for i in range(len(first))]
+    assert [c.chunk_id for c in first] == [f"acme/doc-1#{i}" for i in range(len(first))]
 
 
 @pytest.mark.parametrize(("max_tokens", "overlap"), [(0, 0), (10, -1)])
@@ -263,7 +263,7 @@ def check_chunks(body: str, counter: Callable[[str], int], max_tokens: int, over
     doc = make_doc(body)
     chunks = chunk_document(doc, counter, max_tokens=max_tokens, overlap_tokens=overlap)
     assert chunks
-    assert [c.chunk_id for c in chunks] == [f"doc-1#{i}" for i in range(len(chunks))]
+    assert [c.chunk_id for c in chunks] == [f"acme/doc-1#{i}" for i in range(len(chunks))]
     for chunk in chunks:
         assert counter(chunk.text) <= max_tokens, chunk.text
     texts = [c.text for c in chunks]

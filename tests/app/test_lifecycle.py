@@ -109,7 +109,7 @@ def test_search_through_the_alias_follows_the_switch(live_v1: Lifecycle, backend
     live_v1.migrate(2)
     hits = backend.run_legs({"lexical": LexicalLeg(doc["title"], 5)}, access)["lexical"].hits
     assert doc["id"] in {h.doc_id for h in hits}
-    assert hits[0].chunk_id.startswith(doc["id"])
+    assert hits[0].chunk_id.startswith(f"{doc['tenant']}/{doc['id']}#")
 
 
 def test_truncated_source_fails_verification_and_leaves_the_alias(live_v1: Lifecycle, backend, tiny_corpus) -> None:

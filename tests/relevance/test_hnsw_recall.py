@@ -21,6 +21,7 @@ from app.backends.embedded import EmbeddedBackend
 from app.evaluation.collection import open_collection
 from app.evaluation.judgments import load_beir
 from app.settings import Settings
+from chunk_keys import keyed
 from shared_paths import dataset_dir
 
 pytestmark = pytest.mark.slow
@@ -45,7 +46,7 @@ def test_tenant_graph_keeps_the_exact_vector_ranking_on_real_embeddings(encoder,
         info = source.backend.live_index()
         backend.create_index(IndexInfo(info.name, info.template_version, info.model_version, info.dimension))
         backend.switch_alias(info.name)
-        backend.replace_documents(info.name, by_doc)
+        backend.replace_documents(info.name, keyed(by_doc))
         backends[name] = backend
     assert list((tmp_path / "graph" / "indexes").glob("*/hnsw-*/manifest.json"))
 

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from app.analysis import ENGLISH, tantivy_analyzer
-from app.backends.base import AccessFilter, Chunk, IndexInfo, IndexNotFound, LexicalLeg, VectorLeg
+from app.backends.base import AccessFilter, Chunk, IndexInfo, IndexNotFound, LexicalLeg, VectorLeg, chunk_key, doc_key
 from app.backends.embedded import EmbeddedBackend, _over_fetch, _TextIndex
 from app.settings import Settings
+from chunk_keys import keyed
 
 DIM = 8
 EVERYONE = frozenset({"user:nobody"})
@@ -28,7 +29,7 @@ def unit(rng: np.random.Generator) -> np.ndarray:
 
 def make_chunk(doc_id: str, title: str, text: str, vector: np.ndarray, *, position: int = 0,
                tenant: str = "t1", acl: tuple[str, ...] = ("*",), metadata=None, content_hash: str = "h") -> Chunk:
-    return Chunk(chunk_id=f"{doc_id}#{position}", doc_id=doc_id, position=position, title=title, text=text,
+    return Chunk(chunk_id=chunk_key(tenant, doc_id, position), doc_id=doc_id, position=position, title=title, text=text,
                  tenant=tenant, acl=acl, metadata=metadata or {}, content_hash=content_hash, vector=vector)
 
 
@@ -70,7 +71,7 @@ def test_bm25_scores_follow_lucenes_formula(tmp_path: Path) -> None:
         ("Failover drills", "Run a failover drill every quarter for each database cluster"),
     ]
     backend = new_backend(tmp_path, title_boost=2.0)
-    backend.replace_documents("docs-v1", {f"d{i}": [make_chunk(f"d{i}", t, b, unit(rng))] for i, (t, b) in enumerate(docs)})
+    backend.replace_documents("docs-v1", keyed({f"d{i}": [make_chunk(f"d{i}", t, b, unit(rng))] for i, (t, b) in enumerate(docs)}))
     # The second query repeats terms: each repeat scores again, as in Lucene's match query.
     for query in ("database failover drills", "database failover, failover drills; failover database"):
         result = backend.run_legs({"lexical": LexicalLeg(query, 10)}, AccessFilter("t1", EVERYONE))["lexical"]
@@ -87,7 +88,7 @@ def test_vector_scores_follow_opensearch_cosinesimil(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     vectors = [unit(rng) for _ in range(6)]
     backend = new_backend(tmp_path)
-    backend.replace_documents("docs-v1", {f"d{i}": [make_chunk(f"d{i}", "t", "x", v)] for i, v in enumerate(vectors)})
+    backend.replace_documents("docs-v1", keyed({f"d{i}": [make_chunk(f"d{i}", "t", "x", v)] for i, v in enumerate(vectors)}))
     query = unit(rng)
     hits = backend.run_legs({"vector": VectorLeg(query, 6)}, AccessFilter("t1", EVERYONE))["vector"].hits
     expected = sorted(((1 + float(v @ query)) / 2, f"d{i}") for i, v in enumerate(vectors))[::-1]
@@ -102,7 +103,7 @@ def test_filters_apply_before_top_k(tmp_path: Path) -> None:
     for i in range(60):
         acl = ("group:sre",) if i % 10 == 0 else ("group:finance",)
         chunks[f"d{i}"] = [make_chunk(f"d{i}", "database runbook", f"failover step {i}", unit(rng), acl=acl)]
-    backend.replace_documents("docs-v1", chunks)
+    backend.replace_documents("docs-v1", keyed(chunks))
     sre = AccessFilter("t1", frozenset({"group:sre"}))
     results = backend.run_legs({"lexical": LexicalLeg("database failover", 5), "vector": VectorLeg(unit(rng), 5)}, sre)
     for result in results.values():
@@ -114,9 +115,9 @@ def test_metadata_filters_any_of_values(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     backend = new_backend(tmp_path)
     cats = ["billing", "sso", "billing", "api"]
-    backend.replace_documents("docs-v1", {
+    backend.replace_documents("docs-v1", keyed({
         f"d{i}": [make_chunk(f"d{i}", "help", "article text", unit(rng), metadata={"category": (c,)})] for i, c in enumerate(cats)
-    })
+    }))
     access = AccessFilter("t1", EVERYONE, {"category": ("billing", "api")})
     results = backend.run_legs({"lexical": LexicalLeg("article", 10), "vector": VectorLeg(unit(rng), 10)}, access)
     for result in results.values():
@@ -149,7 +150,7 @@ def test_no_hit_escapes_tenant_or_acl(tmp_path_factory, acls, access, k, seed) -
         f"d{i}": [make_chunk(f"d{i}", "shared words", "common body text", unit(rng), tenant=t, acl=tuple(a))]
         for i, (t, a) in enumerate(acls)
     }
-    backend.replace_documents("docs-v1", chunks)
+    backend.replace_documents("docs-v1", keyed(chunks))
     admitted = {d for d, (c,) in chunks.items() if access.admits(c)}
     results = backend.run_legs({"lexical": LexicalLeg("common words", k), "vector": VectorLeg(unit(rng), k)}, access)
     for result in results.values():
@@ -161,16 +162,16 @@ def test_replacing_a_document_drops_its_old_chunks(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     backend = new_backend(tmp_path)
     old = [make_chunk("doc", "title", f"zebra part {p}", unit(rng), position=p, content_hash="v1") for p in range(3)]
-    backend.replace_documents("docs-v1", {"doc": old, "other": [make_chunk("other", "t", "zebra too", unit(rng))]})
+    backend.replace_documents("docs-v1", keyed({"doc": old, "other": [make_chunk("other", "t", "zebra too", unit(rng))]}))
     new = [make_chunk("doc", "title", "giraffe only", unit(rng), content_hash="v2")]
-    backend.replace_documents("docs-v1", {"doc": new})
+    backend.replace_documents("docs-v1", keyed({"doc": new}))
     access = AccessFilter("t1", EVERYONE)
     zebra = backend.run_legs({"lexical": LexicalLeg("zebra", 10)}, access)["lexical"].hits
-    assert [h.chunk_id for h in zebra] == ["other#0"]
+    assert [h.chunk_id for h in zebra] == ["t1/other#0"]
     vector = backend.run_legs({"vector": VectorLeg(unit(rng), 10)}, access)["vector"].hits
-    assert sorted(h.chunk_id for h in vector) == ["doc#0", "other#0"]
-    assert backend.document_hashes("docs-v1") == {"doc": "v2", "other": "h"}
-    assert backend.delete_documents("docs-v1", ["doc", "missing"]) == 1
+    assert sorted(h.chunk_id for h in vector) == ["t1/doc#0", "t1/other#0"]
+    assert backend.document_hashes("docs-v1") == {"t1/doc": "v2", "t1/other": "h"}
+    assert backend.delete_documents("docs-v1", ["t1/doc", "t1/missing"]) == 1
     assert backend.index_info("docs-v1").chunks == 1
 
 
@@ -178,10 +179,10 @@ def test_fetch_returns_stored_chunks_without_their_vectors(tmp_path: Path) -> No
     rng = np.random.default_rng(13)
     backend = new_backend(tmp_path)
     stored = make_chunk("doc", "Title", "the text", unit(rng), acl=("group:a", "user:b"), metadata={"team": ("sre", "ops")})
-    backend.replace_documents("docs-v1", {"doc": [stored]})
-    fetched = backend.fetch_chunks(["doc#0", "missing#0"])
-    assert list(fetched) == ["doc#0"]
-    assert fetched["doc#0"] == stored and fetched["doc#0"].vector is None  # (== ignores the vector)
+    backend.replace_documents("docs-v1", keyed({"doc": [stored]}))
+    fetched = backend.fetch_chunks(["t1/doc#0", "t1/missing#0"])
+    assert list(fetched) == ["t1/doc#0"]
+    assert fetched["t1/doc#0"] == stored and fetched["t1/doc#0"].vector is None  # (== ignores the vector)
 
 
 def test_a_snapshot_loaded_before_fork_serves_the_child(tmp_path: Path) -> None:
@@ -189,7 +190,7 @@ def test_a_snapshot_loaded_before_fork_serves_the_child(tmp_path: Path) -> None:
     fetch through it (SQLite connections do not cross a fork: one per process)."""
     rng = np.random.default_rng(14)
     backend = new_backend(tmp_path)
-    backend.replace_documents("docs-v1", {f"d{i}": [make_chunk(f"d{i}", "t", f"word{i} shared", unit(rng))] for i in range(5)})
+    backend.replace_documents("docs-v1", keyed({f"d{i}": [make_chunk(f"d{i}", "t", f"word{i} shared", unit(rng))] for i in range(5)}))
     access = AccessFilter("t1", EVERYONE)
     legs = {"lexical": LexicalLeg("shared word3", 5), "vector": VectorLeg(unit(rng), 5)}
 
@@ -218,14 +219,14 @@ def test_interrupted_write_is_repaired_from_sqlite(tmp_path: Path) -> None:
     """If the text index missed a commit, the next writer rebuilds it."""
     rng = np.random.default_rng(6)
     backend = new_backend(tmp_path)
-    backend.replace_documents("docs-v1", {"a": [make_chunk("a", "alpha", "first", unit(rng))]})
+    backend.replace_documents("docs-v1", keyed({"a": [make_chunk("a", "alpha", "first", unit(rng))]}))
     db_path = tmp_path / "data" / "indexes" / "docs-v1" / "chunks.sqlite"
     with sqlite3.connect(db_path) as db:  # simulate a crash after the SQLite commit
         db.execute(
             "INSERT INTO chunks (chunk_id, doc_id, position, title, text, tenant, acl, metadata, content_hash, vector) "
             "VALUES ('b#0', 'b', 0, 'beta', 'second', 't1', '[\"*\"]', '{}', 'h', ?)", (unit(rng).tobytes(),))
         db.execute("UPDATE state SET value = value + 1 WHERE key = 'generation'")
-    backend.replace_documents("docs-v1", {"c": [make_chunk("c", "gamma", "third", unit(rng))]})
+    backend.replace_documents("docs-v1", keyed({"c": [make_chunk("c", "gamma", "third", unit(rng))]}))
     hits = backend.run_legs({"lexical": LexicalLeg("beta second", 10)}, AccessFilter("t1", EVERYONE))["lexical"].hits
     assert [h.doc_id for h in hits] == ["b"]
 
@@ -245,12 +246,12 @@ def test_force_merge_leaves_one_segment_and_the_same_answers(tmp_path: Path) -> 
                                          tenant=("t1", "t2")[i % 2], acl=("*",) if i % 3 else ("group:x",))]
             for i in range(40)
         }
-        backend.replace_documents("docs-v1", batch)
+        backend.replace_documents("docs-v1", keyed(batch))
         chunks |= batch
-    backend.delete_documents("docs-v1", ["w0-0", "w1-1"])
+    backend.delete_documents("docs-v1", ["t1/w0-0", "t2/w1-1"])
     # The same surviving chunks written in one commit: one segment, no deleted documents in its statistics.
     one_write = new_backend(tmp_path / "one-write", hnsw_min_chunks=10**9)
-    one_write.replace_documents("docs-v1", {d: c for d, c in chunks.items() if d not in ("w0-0", "w1-1")})
+    one_write.replace_documents("docs-v1", keyed({d: c for d, c in chunks.items() if d not in ("w0-0", "w1-1")}))
     index_dir = backend.indexes_dir / "docs-v1"
     reader = EmbeddedBackend(backend.settings.replace(embedded_refresh_interval_s=0.0))  # another process's view
     accesses = [AccessFilter(t, p) for t in ("t1", "t2") for p in (EVERYONE, frozenset({"group:x"}))]
@@ -282,7 +283,7 @@ def test_force_merge_interrupted_after_sqlite_is_repaired(tmp_path: Path) -> Non
     rng = np.random.default_rng(12)
     backend = new_backend(tmp_path)
     for name in ("one", "two"):
-        backend.replace_documents("docs-v1", {name: [make_chunk(name, "t", f"word {name}", unit(rng))]})
+        backend.replace_documents("docs-v1", keyed({name: [make_chunk(name, "t", f"word {name}", unit(rng))]}))
     with sqlite3.connect(backend.indexes_dir / "docs-v1" / "chunks.sqlite") as db:  # crash after the new generation
         db.execute("UPDATE state SET value = value + 1 WHERE key = 'generation'")
     backend.force_merge("docs-v1")  # the writer repairs first (one segment), so the merge has nothing left
@@ -294,12 +295,12 @@ def test_force_merge_interrupted_after_sqlite_is_repaired(tmp_path: Path) -> Non
 def test_alias_switch_is_seen_without_restart(tmp_path: Path) -> None:
     rng = np.random.default_rng(7)
     backend = new_backend(tmp_path)
-    backend.replace_documents("docs-v1", {"old": [make_chunk("old", "t", "apple", unit(rng))]})
+    backend.replace_documents("docs-v1", keyed({"old": [make_chunk("old", "t", "apple", unit(rng))]}))
     reader = EmbeddedBackend(backend.settings)  # another process's view
     access = AccessFilter("t1", EVERYONE)
     assert reader.run_legs({"lexical": LexicalLeg("apple", 5)}, access)["lexical"].hits[0].doc_id == "old"
     backend.create_index(IndexInfo(name="docs-v2", template_version=2, model_version="test-model", dimension=DIM))
-    backend.replace_documents("docs-v2", {"new": [make_chunk("new", "t", "apple", unit(rng))]})
+    backend.replace_documents("docs-v2", keyed({"new": [make_chunk("new", "t", "apple", unit(rng))]}))
     backend.switch_alias("docs-v2")
     assert reader.run_legs({"lexical": LexicalLeg("apple", 5)}, access)["lexical"].hits[0].doc_id == "new"
     assert reader.live_index().name == "docs-v2"
@@ -313,7 +314,7 @@ def test_alias_switch_is_seen_without_restart(tmp_path: Path) -> None:
 def test_a_reader_sees_writes_within_its_refresh_interval(tmp_path: Path) -> None:
     rng = np.random.default_rng(15)
     backend = new_backend(tmp_path)
-    backend.replace_documents("docs-v1", {"old": [make_chunk("old", "t", "apple", unit(rng))]})
+    backend.replace_documents("docs-v1", keyed({"old": [make_chunk("old", "t", "apple", unit(rng))]}))
     reader = EmbeddedBackend(backend.settings.replace(embedded_refresh_interval_s=30.0))
     access = AccessFilter("t1", EVERYONE)
 
@@ -321,7 +322,7 @@ def test_a_reader_sees_writes_within_its_refresh_interval(tmp_path: Path) -> Non
         return [h.doc_id for h in reader.run_legs({"lexical": LexicalLeg("apple", 5)}, access)["lexical"].hits]
 
     assert found() == ["old"] and found() == ["old"]  # loaded, then checked unchanged: the interval starts
-    backend.replace_documents("docs-v1", {"new": [make_chunk("new", "t", "apple apple", unit(rng))]})
+    backend.replace_documents("docs-v1", keyed({"new": [make_chunk("new", "t", "apple apple", unit(rng))]}))
     assert found() == ["old"]  # the snapshot it checked less than 30 s ago
     reader._checked_at -= 31  # as if the interval had passed
     assert found() == ["new", "old"]
@@ -341,7 +342,7 @@ def test_hnsw_agrees_with_exact_search(tmp_path: Path) -> None:
     # A second tenant too small for a graph of its own: searched exactly.
     chunks |= {f"s{i}": [make_chunk(f"s{i}", "t", "x", unit(rng), tenant="t2")] for i in range(60)}
     for backend in (exact, approx):
-        backend.replace_documents("docs-v1", chunks)
+        backend.replace_documents("docs-v1", keyed(chunks))
     manifests = list((tmp_path / "approx" / "data" / "indexes" / "docs-v1").glob("hnsw-*/manifest.json"))
     assert len(manifests) == 1 and list(json.loads(manifests[0].read_text())) == ["t1"]
     assert not list((tmp_path / "exact" / "data" / "indexes" / "docs-v1").glob("hnsw-*"))
@@ -363,7 +364,7 @@ def test_each_write_rebuilds_the_graphs_and_keeps_one_older_set(tmp_path: Path) 
     index_dir = tmp_path / "data" / "indexes" / "docs-v1"
     (index_dir / "vectors.hnsw").write_bytes(b"a graph from an earlier version")
     for round_ in range(3):
-        backend.replace_documents("docs-v1", {f"r{round_}-{i}": [make_chunk(f"r{round_}-{i}", "t", "x", unit(rng))] for i in range(60)})
+        backend.replace_documents("docs-v1", keyed({f"r{round_}-{i}": [make_chunk(f"r{round_}-{i}", "t", "x", unit(rng))] for i in range(60)}))
     assert sorted(p.name for p in index_dir.glob("hnsw-*")) == ["hnsw-2", "hnsw-3"]
     assert not (index_dir / "vectors.hnsw").exists()
     query = unit(rng)
@@ -375,18 +376,18 @@ def test_a_write_rebuilds_only_the_graphs_of_the_tenants_it_touched(tmp_path: Pa
     rng = np.random.default_rng(10)
     backend = new_backend(tmp_path, hnsw_min_chunks=50)
     index_dir = tmp_path / "data" / "indexes" / "docs-v1"
-    backend.replace_documents("docs-v1", {
+    backend.replace_documents("docs-v1", keyed({
         f"{tenant}-{i}": [make_chunk(f"{tenant}-{i}", "t", "x", unit(rng), tenant=tenant)] for tenant in ("t1", "t2") for i in range(60)
-    })
+    }))
 
     def graph_inodes(generation: int) -> dict[str, int]:
         manifest = json.loads((index_dir / f"hnsw-{generation}" / "manifest.json").read_text())
         return {tenant: (index_dir / f"hnsw-{generation}" / entry["file"]).stat().st_ino for tenant, entry in manifest.items()}
 
-    backend.replace_documents("docs-v1", {"t2-new": [make_chunk("t2-new", "t", "x", unit(rng), tenant="t2")]})
+    backend.replace_documents("docs-v1", keyed({"t2-new": [make_chunk("t2-new", "t", "x", unit(rng), tenant="t2")]}))
     before, after = graph_inodes(1), graph_inodes(2)
     assert after["t1"] == before["t1"] and after["t2"] != before["t2"]
-    backend.delete_documents("docs-v1", ["t1-0"])
+    backend.delete_documents("docs-v1", [doc_key("t1", "t1-0")])
     assert graph_inodes(3)["t1"] != after["t1"] and graph_inodes(3)["t2"] == after["t2"]
     for tenant, count in (("t1", 59), ("t2", 61)):
         hits = backend.run_legs({"vector": VectorLeg(unit(rng), 100)}, AccessFilter(tenant, EVERYONE))["vector"].hits
@@ -407,7 +408,7 @@ def test_exact_search_is_brute_force_over_the_admitted_chunks(tmp_path_factory, 
     backend = new_backend(tmp_path_factory.mktemp("idx"))
     chunks = [make_chunk(f"d{i}", "t", "x", unit(rng), acl=acl) for i, acl in enumerate(acls)]
     chunks += [make_chunk(f"other{i}", "t", "x", unit(rng), tenant="t2") for i in range(5)]
-    backend.replace_documents("docs-v1", {c.doc_id: [c] for c in chunks})
+    backend.replace_documents("docs-v1", keyed({c.doc_id: [c] for c in chunks}))
     access, query = AccessFilter("t1", frozenset(principals)), unit(rng)
     admitted = [c for c in chunks if access.admits(c)]
     cosines = {c.doc_id: float(c.vector @ query) for c in admitted}
@@ -429,10 +430,10 @@ def test_max_documents_keeps_each_documents_best_chunk(tmp_path_factory, chunks_
     rng = np.random.default_rng(seed)
     backend = new_backend(tmp_path_factory.mktemp("idx"))
     words = ["alpha", "beta", "gamma", "delta"]
-    backend.replace_documents("docs-v1", {
+    backend.replace_documents("docs-v1", keyed({
         f"d{i}": [make_chunk(f"d{i}", "t", " ".join(rng.choice(words, size=4)), unit(rng), position=p) for p in range(n)]
         for i, n in enumerate(chunks_per_doc)
-    })
+    }))
     access, query = AccessFilter("t1", EVERYONE), unit(rng)
     for leg, collapsed in (
         (LexicalLeg("alpha gamma", k), LexicalLeg("alpha gamma", k, max_documents)),
@@ -451,7 +452,7 @@ def test_a_document_with_many_top_chunks_does_not_crowd_out_the_others(tmp_path:
     backend = new_backend(tmp_path)
     crowd = [make_chunk("crowd", "t", "alpha alpha alpha alpha", unit(rng), position=p) for p in range(10)]
     others = {f"d{i}": [make_chunk(f"d{i}", "t", f"alpha and other words number {i}", unit(rng))] for i in range(5)}
-    backend.replace_documents("docs-v1", {"crowd": crowd, **others})
+    backend.replace_documents("docs-v1", keyed({"crowd": crowd, **others}))
     hits = backend.run_legs({"lexical": LexicalLeg("alpha", 100, max_documents=3)}, AccessFilter("t1", EVERYONE))["lexical"].hits
     assert len(hits) == 3 and hits[0].doc_id == "crowd" and len({h.doc_id for h in hits}) == 3
 
@@ -480,7 +481,7 @@ def test_lexical_post_filter_plan_matches_filtering_inside_the_query(tmp_path_fa
     chunks = {f"d{i}": [make_chunk(f"d{i}", "t", " ".join(words), unit(rng), tenant=tenant, acl=acl)]
               for i, (words, tenant, acl) in enumerate(docs)}
     for backend in (post, inside):
-        backend.replace_documents("docs-v1", chunks)
+        backend.replace_documents("docs-v1", keyed(chunks))
     access = AccessFilter("t1", frozenset(principals))
     leg = {"lexical": LexicalLeg("alpha omega", k)}
     got, want = (backend.run_legs(leg, access)["lexical"].hits for backend in (post, inside))
@@ -491,9 +492,9 @@ def test_lexical_post_filter_plan_matches_filtering_inside_the_query(tmp_path_fa
 def test_filter_masks_are_cached_per_caller_and_metadata(tmp_path: Path) -> None:
     rng = np.random.default_rng(11)
     backend = new_backend(tmp_path)
-    backend.replace_documents("docs-v1", {
+    backend.replace_documents("docs-v1", keyed({
         f"d{i}": [make_chunk(f"d{i}", "t", "x", unit(rng), metadata={"kind": ("a" if i % 2 else "b",)})] for i in range(10)
-    })
+    }))
     snapshot = backend._current()
     plain = AccessFilter("t1", EVERYONE)
     only_a = AccessFilter("t1", EVERYONE, {"kind": ("a",)})

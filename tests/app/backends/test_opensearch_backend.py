@@ -8,8 +8,9 @@ import socket
 import numpy as np
 import pytest
 
-from app.backends.base import AccessFilter, BackendError, Chunk, IndexInfo, IndexNotFound, LexicalLeg, QueryRejected, VectorLeg
+from app.backends.base import AccessFilter, BackendError, Chunk, IndexInfo, IndexNotFound, LexicalLeg, QueryRejected, VectorLeg, chunk_key
 from app.backends.opensearch import BulkFailed, OpenSearchBackend
+from chunk_keys import keyed
 from opensearch_stub.fixtures import api_spec, backend, os_settings, stub  # noqa: F401 - fixtures
 
 DIM = 4
@@ -20,7 +21,7 @@ USER = AccessFilter("t1", frozenset({"group:eng"}))
 def chunk(doc_id: str, position: int, title: str, text: str, *, tenant: str = "t1", acl=("*",), team: str = "a",
           content_hash: str = "", vector=None) -> Chunk:
     return Chunk(
-        chunk_id=f"{doc_id}#{position}", doc_id=doc_id, position=position, title=title, text=text, tenant=tenant,
+        chunk_id=chunk_key(tenant, doc_id, position), doc_id=doc_id, position=position, title=title, text=text, tenant=tenant,
         acl=tuple(acl), metadata={"team": (team,)}, content_hash=content_hash or f"hash-{doc_id}",
         vector=vector if vector is not None else RNG.normal(size=DIM).astype(np.float32),
     )
@@ -31,11 +32,11 @@ def live(backend: OpenSearchBackend) -> OpenSearchBackend:
     """A backend with templates installed, one index behind the alias, three documents."""
     backend.create_index(IndexInfo(name="docs-v1", template_version=1, model_version="test-model", dimension=DIM))
     backend.switch_alias("docs-v1")
-    backend.replace_documents("docs-v1", {
+    backend.replace_documents("docs-v1", keyed({
         "d1": [chunk("d1", 0, "Database failover", "promote the replica"), chunk("d1", 1, "Database failover", "then repoint clients")],
         "d2": [chunk("d2", 0, "Disk full", "clean the database logs", acl=("group:ops",))],
         "d3": [chunk("d3", 0, "Database backup", "other tenant database", tenant="t2")],
-    })
+    }))
     return backend
 
 
@@ -101,20 +102,21 @@ def test_force_merge_waits_longer_than_a_search(live: OpenSearchBackend, stub) -
 
 
 def test_replace_removes_stale_chunks_and_updates_hashes(live: OpenSearchBackend) -> None:
-    live.replace_documents("docs-v1", {"d1": [chunk("d1", 0, "Database failover", "shorter now", content_hash="new")]})
-    assert live.document_hashes("docs-v1")["d1"] == "new"
-    assert sorted(c.chunk_id for c in live.iter_chunks("docs-v1")) == ["d1#0", "d2#0", "d3#0"]
-    assert live.delete_documents("docs-v1", ["d2", "missing"]) == 1
+    live.replace_documents("docs-v1", keyed({"d1": [chunk("d1", 0, "Database failover", "shorter now", content_hash="new")]}))
+    assert live.document_hashes("docs-v1")["t1/d1"] == "new"
+    assert sorted(c.chunk_id for c in live.iter_chunks("docs-v1")) == ["t1/d1#0", "t1/d2#0", "t2/d3#0"]
+    # Ids are scoped by tenant: t2 has no d2, and t1's d2 is the one deleted.
+    assert live.delete_documents("docs-v1", ["t2/d2", "t1/d2", "t1/missing"]) == 1
     assert live.count("docs-v1-000001") == 2
-    fetched = live.fetch_chunks(["d1#0", "nope"])
-    assert list(fetched) == ["d1#0"] and fetched["d1#0"].text == "shorter now"
+    fetched = live.fetch_chunks(["t1/d1#0", "nope"])
+    assert list(fetched) == ["t1/d1#0"] and fetched["t1/d1#0"].text == "shorter now"
 
 
 def test_scan_reads_every_document_through_pit_and_search_after(live: OpenSearchBackend, stub) -> None:
     rows = list(live.scan_index("docs-v1-000001", ["doc_id", "title"]))  # page size 3, 4 chunks
-    assert sorted(r["_id"] for r in rows) == ["d1#0", "d1#1", "d2#0", "d3#0"]
+    assert sorted(r["_id"] for r in rows) == ["t1/d1#0", "t1/d1#1", "t1/d2#0", "t2/d3#0"]
     pages = stub.calls("POST", "^/_search$")
-    assert "search_after" not in pages[-2]["body"] and pages[-1]["body"]["search_after"] == ["d2#0"]
+    assert "search_after" not in pages[-2]["body"] and pages[-1]["body"]["search_after"] == ["t1/d2#0"]
     assert stub.pits == {}  # closed afterwards
 
 
@@ -130,15 +132,15 @@ def test_reindex_copies_server_side_when_the_model_matches(live: OpenSearchBacke
 def test_bulk_item_failures_name_the_documents(live: OpenSearchBackend) -> None:
     bad = chunk("d9", 0, "Wrong size", "vector too short", vector=np.ones(DIM + 1, np.float32))
     with pytest.raises(BulkFailed) as caught:
-        live.replace_documents("docs-v1", {"d9": [bad], "d8": [chunk("d8", 0, "Fine", "ok")]})
+        live.replace_documents("docs-v1", keyed({"d9": [bad], "d8": [chunk("d8", 0, "Fine", "ok")]}))
     assert list(caught.value.failures) == ["d9"]
     assert "dimension" in caught.value.failures["d9"]
 
 
 def test_bulk_retries_429_items(live: OpenSearchBackend, stub) -> None:
-    stub.item_faults["d7#0"] = [429]
-    live.replace_documents("docs-v1", {"d7": [chunk("d7", 0, "Retried", "after a 429")]})
-    assert "d7" in live.document_hashes("docs-v1")
+    stub.item_faults["t1/d7#0"] = [429]
+    live.replace_documents("docs-v1", keyed({"d7": [chunk("d7", 0, "Retried", "after a 429")]}))
+    assert "t1/d7" in live.document_hashes("docs-v1")
 
 
 def test_429_then_success_is_retried_by_the_transport(live: OpenSearchBackend, stub) -> None:

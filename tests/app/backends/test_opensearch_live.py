@@ -16,6 +16,7 @@ import pytest
 from app.backends.base import AccessFilter, Chunk, IndexInfo, LexicalLeg, VectorLeg
 from app.backends.opensearch import OpenSearchBackend
 from app.settings import Settings
+from chunk_keys import keyed
 
 URL = os.environ.get("OPENSEARCH_URL")
 pytestmark = [pytest.mark.opensearch, pytest.mark.skipif(not URL, reason="set OPENSEARCH_URL to run against a live cluster")]
@@ -41,9 +42,9 @@ def test_lifecycle(live_backend: OpenSearchBackend) -> None:
     live_backend.create_index(IndexInfo(old, 1, "all-MiniLM-L6-v2", DIM))
     live_backend.switch_alias(old)
     vectors = rng.normal(size=(3, DIM)).astype(np.float32)
-    live_backend.replace_documents(old, {
-        f"d{i}": [Chunk(f"d{i}#0", f"d{i}", 0, f"Title {i}", f"database failover {i}", "t1", ("*",), {"team": ("a",)},
-                        content_hash=f"h{i}", vector=vectors[i])] for i in range(3)})
+    live_backend.replace_documents(old, keyed({
+        f"d{i}": [Chunk(f"t1/d{i}#0", f"d{i}", 0, f"Title {i}", f"database failover {i}", "t1", ("*",), {"team": ("a",)},
+                        content_hash=f"h{i}", vector=vectors[i])] for i in range(3)}))
     access = AccessFilter("t1", frozenset({"u"}))
     results = live_backend.run_legs({"lexical": LexicalLeg("database", 10), "vector": VectorLeg(vectors[0], 3)}, access)
     assert len(results["lexical"].hits) == 3 and results["vector"].hits[0].doc_id == "d0"
@@ -54,7 +55,7 @@ def test_lifecycle(live_backend: OpenSearchBackend) -> None:
     previous = live_backend.alias_target()
     live_backend.switch_alias(new)
     assert live_backend.live_index().name == new
-    assert sorted(r["_id"] for r in live_backend.scan_index(new, ["doc_id"])) == ["d0#0", "d1#0", "d2#0"]
+    assert sorted(r["_id"] for r in live_backend.scan_index(new, ["doc_id"])) == ["t1/d0#0", "t1/d1#0", "t1/d2#0"]
     live_backend.switch_alias(previous)  # rollback
     assert live_backend.alias_target() == previous
     fused = live_backend.run_fused(LexicalLeg("database", 10), VectorLeg(vectors[0], 10), access, method="rrf", weights={})

@@ -39,8 +39,8 @@ def bodies() -> dict[str, tuple[str, str, object]]:
         "hybrid": ("POST", "/docs/_search", req.hybrid_body(LEX, VEC, ACCESS, 2.0, 10)),
         "reindex": ("POST", "/_reindex", req.reindex_body("docs-v1-000001", "docs-v1-000002")),
         "scan": ("POST", "/_search", req.scan_body("pit", "2m", 500, ["doc_id"], ["d1#0"], req.first_chunks_query())),
-        "delete_stale": ("POST", "/docs-v1-000001/_delete_by_query", req.stale_chunks_query(["d1"], ["d1#0"])),
-        "count": ("POST", "/docs-v1-000001/_count", {"query": req.first_chunks_query(["d1"])}),
+        "delete_stale": ("POST", "/docs-v1-000001/_delete_by_query", req.stale_chunks_query("t1", ["d1"], ["t1/d1#0"])),
+        "count": ("POST", "/docs-v1-000001/_count", {"query": req.first_chunks_query("t1", ["d1"])}),
         "mget": ("POST", "/docs/_mget", {"ids": ["d1#0"]}),
         "delete_pit": ("DELETE", "/_search/point_in_time", {"pit_id": ["pit"]}),
     }
