@@ -22,6 +22,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -57,7 +58,7 @@ from app.backends.base import (
     index_version,
     split_doc_key,
 )
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import Settings
 
 #: tantivy's BM25 (k1 1.2, fixed) is Lucene's times (1 + k1); Lucene ≥ 8 dropped that constant.
 _TANTIVY_BM25_FACTOR = 1.0 + 1.2
@@ -241,7 +242,7 @@ class EmbeddedBackend:
     def index_info(self, index: str) -> IndexInfo:
         path = self._path(index)
         with contextlib.closing(_open_db(path)) as db:
-            chunks, documents = db.execute("SELECT COUNT(*), COUNT(DISTINCT doc_id) FROM chunks").fetchone()
+            chunks, documents = db.execute("SELECT COUNT(*), COUNT(*) FILTER (WHERE position = 0) FROM chunks").fetchone()
         return _read_info(path, chunks=chunks, documents=documents)
 
     def alias_target(self) -> str | None:
@@ -383,13 +384,17 @@ def _schema_of(path: Path) -> int:
         raise BackendError(f"index {path.name!r}: info.json is missing or damaged ({_reason(exc)})") from None
 
 
+#: An absolute path inside a message, up to its last component.
+_ABSOLUTE_PATH = re.compile(r"(?:/[^/\s'\"]+)+/(?=[^/\s'\"]+)")
+
+
 def _reason(exc: BaseException) -> str:
-    """What went wrong, without the server's paths."""
+    """What went wrong, without the server's paths (a file keeps its own name)."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     if isinstance(exc, KeyError):
         return f"no key {exc}"
-    return str(exc).replace(str(PROJECT_ROOT), "…")
+    return _ABSOLUTE_PATH.sub("", str(exc))
 
 
 class _TextIndex:
@@ -434,11 +439,21 @@ class _TextIndex:
         return index
 
     @classmethod
+    def open_searcher(cls, path: Path) -> tuple[Any, Any]:
+        """The index at ``path`` and a searcher over its last commit (which opens every segment)."""
+        index = cls.open(path)
+        try:
+            index.reload()
+            return index, index.searcher()
+        except (ValueError, OSError) as exc:
+            raise BackendError(
+                f"index {path.parent.name!r}: text index ({path.name}/) is missing or damaged ({_reason(exc)})"
+            ) from None
+
+    @classmethod
     def segment_count(cls, path: Path) -> int:
         """Segments in the text index at ``path`` as last committed (each is searched on its own)."""
-        index = cls.open(path)
-        index.reload()
-        return index.searcher().num_segments
+        return cls.open_searcher(path)[1].num_segments
 
     @staticmethod
     def document(chunk: Chunk, row: int) -> Any:
@@ -828,9 +843,7 @@ class _Snapshot:
         self._masks_lock = threading.Lock()
         #: tenant code -> (positions, contiguous copy of their vectors), built on first use.
         self._tenant_blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self.text_index = _TextIndex.open(path / "text")
-        self.text_index.reload()
-        self.searcher = self.text_index.searcher()
+        self.text_index, self.searcher = _TextIndex.open_searcher(path / "text")
         self.analyzer = _analyzer()
         self._tenant_sizes = np.bincount(tenants, minlength=len(tenant_codes))
         self.graphs = self._load_graphs(generation, built_from)
