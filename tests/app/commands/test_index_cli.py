@@ -102,3 +102,13 @@ def test_force_merge_through_the_cli(cli, settings: Settings, tiny_docs: list[di
     assert EmbeddedBackend(settings).live_index().documents == 9
     code, _, err = cli("index", "force-merge", "--index", "docs-v7")
     assert code == 1 and "docs-v7" in one_line_error(err)
+
+
+def test_ingest_delete_names_the_tenant(cli, tiny_corpus: Path) -> None:
+    assert cli("ingest", "--quiet", str(tiny_corpus))[0] == 0
+    code, _, err = cli("ingest", "--delete", "acme-kb-0001")
+    assert code != 0 and "--tenant" in one_line_error(err, "ingest")
+    code, out, _ = cli("ingest", "--delete", "acme-kb-0001", "--tenant", "globex")
+    assert code == 1 and "deleted 0 of 1" in out  # globex has no such document; acme's stays
+    code, out, _ = cli("ingest", "--delete", "acme-kb-0001", "--tenant", "acme")
+    assert code == 0 and "deleted 1 of 1" in out
