@@ -70,8 +70,8 @@ def check_hit(hit: dict, caller: Caller, versions: dict[str, Version]) -> None:
             assert part["chunk_id"].startswith(doc_key(caller.tenant, hit["id"]) + "#"), (leg, part)
 
 
-def run_churn(tmp_path: Path, seed: int, flip_tenant: bool) -> int:
-    """Searches while another thread re-ingests; returns how many hits were checked."""
+def run_churn(tmp_path: Path, seed: int, flip_tenant: bool) -> tuple[int, int]:
+    """Searches while another thread re-ingests; returns the hits checked and the rounds written."""
     rng = random.Random(seed)
     settings = Settings(data_dir=tmp_path / f"data-{seed}", embedded_refresh_interval_s=0.02, chunk_max_tokens=40,
                         chunk_overlap_tokens=8, profiles_dir=tmp_path / "profiles")
@@ -97,13 +97,13 @@ def run_churn(tmp_path: Path, seed: int, flip_tenant: bool) -> int:
     stop = threading.Event()
     errors: list[BaseException] = []
     checked = [0]
+    rounds = [0]
 
     def writer() -> None:
-        number = 1
         try:
             while not stop.is_set():
-                write_round(number)
-                number += 1
+                rounds[0] += 1
+                write_round(rounds[0])
         except BaseException as exc:  # noqa: BLE001 - reported by the test thread
             errors.append(exc)
             stop.set()
@@ -138,11 +138,12 @@ def run_churn(tmp_path: Path, seed: int, flip_tenant: bool) -> int:
         thread.join()
     if errors:
         raise errors[0]
-    return checked[0]
+    return checked[0], rounds[0]
 
 
 @pytest.mark.parametrize(("seed", "flip_tenant"), [(1, False), (2, True), (3, True)])
 def test_no_hit_shows_a_version_its_caller_may_not_read(tmp_path: Path, seed: int, flip_tenant: bool) -> None:
     # Three runs of HITS_PER_EXAMPLE: over 10,000 checked hits in all.
-    checked = run_churn(tmp_path, seed, flip_tenant)
+    checked, rounds = run_churn(tmp_path, seed, flip_tenant)
     assert checked >= HITS_PER_EXAMPLE, f"only {checked} hits checked in {MAX_SECONDS_PER_EXAMPLE} s"
+    assert rounds >= 3, f"only {rounds} re-ingest rounds ran while searching"
