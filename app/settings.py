@@ -86,7 +86,7 @@ class Settings:
     #: (scripts/bench_search.py: 8.4 vs 6.0 ms per search on the sample corpus).
     parallel_legs_min_chunks: int = 20000
     #: Embedded lexical leg: rank without the filter and drop what it refuses when
-    #: that needs at most this many hits (``embedded._over_fetch``); deeper, the
+    #: that needs at most this many hits (``embedded.vectors.over_fetch``); deeper, the
     #: filter goes inside the query. Unfiltered k=800 still beat filtered k=10 on
     #: 100,000 chunks (0.96 vs 1.5 ms).
     lexical_post_filter_max_fetch: int = 1000

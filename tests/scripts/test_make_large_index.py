@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.backends.base import AccessFilter, LexicalLeg, VectorLeg
-from app.backends.embedded import EmbeddedBackend, _TextIndex
+from app.backends.embedded import EmbeddedBackend
+from app.backends.embedded.text_index import TextIndex
 from app.settings import Settings
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_large_index.py"
@@ -27,7 +28,7 @@ def test_builds_a_served_index_in_one_text_segment(tmp_path: Path, settings: Set
 
     backend = EmbeddedBackend(settings.replace(data_dir=out))
     # three bulk writes and the final one, merged
-    assert _TextIndex.segment_count(out / "indexes" / backend.alias_target() / "text") == 1
+    assert TextIndex.segment_count(out / "indexes" / backend.alias_target() / "text") == 1
     info = backend.live_index()
     assert (info.chunks, info.documents) == (300, 300)
     chunk = next(iter(backend.iter_chunks(info.name)))

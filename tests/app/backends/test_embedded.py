@@ -10,13 +10,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from chunk_keys import keyed
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from app.analysis import ENGLISH, tantivy_analyzer
-from app.backends.base import AccessFilter, Chunk, IndexInfo, IndexNotFound, LexicalLeg, VectorLeg, chunk_key, doc_key
-from app.backends.embedded import EmbeddedBackend, _over_fetch, _TextIndex
+from app.backends.base import (
+    AccessFilter,
+    Chunk,
+    IndexInfo,
+    IndexNotFound,
+    LexicalLeg,
+    VectorLeg,
+    chunk_key,
+    doc_key,
+)
+from app.backends.embedded import EmbeddedBackend
+from app.backends.embedded.text_index import TextIndex
+from app.backends.embedded.vectors import over_fetch
 from app.settings import Settings
-from chunk_keys import keyed
 
 DIM = 8
 EVERYONE = frozenset({"user:nobody"})
@@ -232,7 +245,7 @@ def test_interrupted_write_is_repaired_from_sqlite(tmp_path: Path) -> None:
 
 
 def text_segments(backend: EmbeddedBackend, index: str = "docs-v1") -> int:
-    return _TextIndex.segment_count(backend.indexes_dir / index / "text")
+    return TextIndex.segment_count(backend.indexes_dir / index / "text")
 
 
 def test_force_merge_leaves_one_segment_and_the_same_answers(tmp_path: Path) -> None:
@@ -514,7 +527,7 @@ def binomial_below(n: int, p: float, k: int) -> float:
 @hsettings(max_examples=200, deadline=None)
 @given(k=st.integers(1, 1000), share=st.floats(0.01, 0.999))
 def test_over_fetch_finds_k_survivors_but_for_rare_queries(k: int, share: float) -> None:
-    n = _over_fetch(k, share)
+    n = over_fetch(k, share)
     assert binomial_below(n, share, k) <= 0.002  # a fallback to the exact plan about once in 500 queries at most
     if k >= 50:  # at the depths legs ask for, the margin stays a fraction of k / share
         assert n <= 2 * k / share + 20

@@ -10,21 +10,30 @@ import shutil
 import signal
 import sqlite3
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable
 
-import numpy as np
 import pytest
+from fake_encoder import FakeEncoder
 
 from app.auth import Caller
-from app.backends.base import PUBLIC, AccessFilter, BackendError, LexicalLeg, VectorLeg, doc_key
-from app.backends.embedded import EmbeddedBackend, _Snapshot, _TextIndex, _Writer
+from app.backends.base import (
+    PUBLIC,
+    AccessFilter,
+    BackendError,
+    LexicalLeg,
+    VectorLeg,
+    doc_key,
+)
+from app.backends.embedded import EmbeddedBackend
+from app.backends.embedded.snapshot import Snapshot
+from app.backends.embedded.text_index import TextIndex
+from app.backends.embedded.writer import Writer
 from app.chunking import chunk_document
 from app.documents import Document
 from app.errors import Unavailable
 from app.ingest import delete_documents, ingest_documents
 from app.search_service import SearchService
 from app.settings import Settings
-from fake_encoder import FakeEncoder
 
 ENCODER = FakeEncoder()
 WRITE_STEPS = ("_write_rows", "_write_text", "_sync_vectors", "_publish")
@@ -81,7 +90,7 @@ def assert_no_leak(settings: Settings, allowed_docs: list[Document]) -> int:
 
 def kill_at(step: str, when: str, occurrence: int) -> None:
     """Make this process SIGKILL itself at the ``occurrence``-th ``when`` of a write step."""
-    original = getattr(_Writer, step)
+    original = getattr(Writer, step)
     calls = [0]
 
     def wrapped(self, *args, **kwargs):
@@ -93,7 +102,7 @@ def kill_at(step: str, when: str, occurrence: int) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         return result
 
-    setattr(_Writer, step, wrapped)
+    setattr(Writer, step, wrapped)
 
 
 def crashing_ingest(settings: Settings, step: str, when: str, occurrence: int) -> None:
@@ -130,7 +139,7 @@ def test_an_ingest_killed_at_any_step_never_leaks_and_its_rerun_repairs(
     ids = [chunk.chunk_id for chunk in backend.iter_chunks(info.name)]
     assert len(ids) == len(set(ids)) == expected_chunks
     index_dir = settings.data_dir / "indexes" / info.name
-    snapshot = _Snapshot.load(index_dir, settings)
+    snapshot = Snapshot.load(index_dir, settings)
     assert snapshot.text_current and snapshot.searcher.num_docs == expected_chunks
     with sqlite3.connect(index_dir / "chunks.sqlite") as db:
         state = dict(db.execute("SELECT key, value FROM state"))
@@ -153,7 +162,7 @@ def test_rerunning_after_a_crash_between_rows_and_text_reports_the_repair(tmp_pa
 
 
 # ------------------------------------------------------------ racing reloads
-def write_during(settings: Settings, target: Callable, name: str) -> Iterator[None]:
+def write_during(settings: Settings, target: Any, name: str) -> tuple[Callable, Callable]:
     """Patch ``target.name`` so a write to another tenant lands right after it runs, once."""
     original = getattr(target, name)
     done = [False]
@@ -171,18 +180,18 @@ def write_during(settings: Settings, target: Callable, name: str) -> Iterator[No
 
 @pytest.mark.parametrize("moment", ["after the rows were read", "after the vectors were read"])
 def test_a_write_racing_a_reload_never_shows_another_tenants_chunk(tmp_path: Path, monkeypatch, moment: str) -> None:
-    import app.backends.embedded as embedded
+    import app.backends.embedded.snapshot as embedded
 
     settings = settings_for(tmp_path, hnsw_min_chunks=10**6)
     ingest_documents(iter([version("a0", "acme", (PUBLIC,), "acme0", "alpha")]), EmbeddedBackend(settings), ENCODER, settings)
     if moment == "after the rows were read":
         # The text index opened after a write committed: it holds rows the snapshot does not.
-        original, wrapped = write_during(settings, _TextIndex, "open")
-        monkeypatch.setattr(_TextIndex, "open", staticmethod(wrapped))
+        original, wrapped = write_during(settings, TextIndex, "open")
+        monkeypatch.setattr(TextIndex, "open", staticmethod(wrapped))
     else:
         # A write between two reads of one load: one read transaction keeps them together.
-        original, wrapped = write_during(settings, embedded, "_load_vectors")
-        monkeypatch.setattr(embedded, "_load_vectors", wrapped)
+        original, wrapped = write_during(settings, embedded, "load_vectors")
+        monkeypatch.setattr(embedded, "load_vectors", wrapped)
     backend = EmbeddedBackend(settings)
     access = AccessFilter("acme", frozenset({"user:x"}))
     hits = backend.run_legs({"lexical": LexicalLeg("zebra crossing alpha", 50)}, access)["lexical"].hits

@@ -87,10 +87,10 @@ def test_usage_errors_are_argparse_errors(cli) -> None:
 
 
 def test_force_merge_through_the_cli(cli, settings: Settings, tiny_docs: list[dict], tmp_path: Path) -> None:
-    from app.backends.embedded import _TextIndex
+    from app.backends.embedded.text_index import TextIndex
 
     def segments() -> int:
-        return _TextIndex.segment_count(settings.data_dir / "indexes" / "docs-v1" / "text")
+        return TextIndex.segment_count(settings.data_dir / "indexes" / "docs-v1" / "text")
 
     for part, docs in enumerate((tiny_docs[:5], tiny_docs[5:])):  # two ingests, two commits
         source = tmp_path / f"part{part}.jsonl"
