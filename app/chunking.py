@@ -99,6 +99,7 @@ def chunk_document(
             url=doc.url,
             updated_at=doc.updated_at,
             content_hash=doc.content_hash,
+            document_body=doc.body if position == 0 else None,
         )
         for position, text in enumerate(texts)
     ]

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from app.analysis import ENGLISH
+from app.analysis import lexical_design
 from app.backends.base import (
     AccessFilter,
     Chunk,
@@ -228,11 +228,13 @@ class Lifecycle:
         return {"embedded": self._embedded_template()}
 
     def _embedded_template(self) -> dict[str, Any]:
+        design = lexical_design(self.settings.template_version)
         return {
             "action": "none (the embedded backend builds its schema in code)",
             "template_version": self.settings.template_version,
-            "analyzer": ENGLISH.name,
-            "chain": f"lowercase, {len(ENGLISH.stop_words)} stop words, {ENGLISH.stemmer} stemmer",
+            "analyzer": design.analyzer.name,
+            "chain": f"lowercase, {len(design.analyzer.stop_words)} stop words, {design.analyzer.stemmer} stemmer",
+            "lexical": "whole documents" if design.whole_documents else "chunks, title boosted",
         }
 
     # --------------------------------------------------------------- create

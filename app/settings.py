@@ -28,8 +28,9 @@ class Settings:
     data_dir: Path = PROJECT_ROOT / "data"
     #: Read alias that every query goes through; versions are ``<alias>-vN``.
     index_alias: str = "docs"
-    #: Index-template version that ``ingest`` builds when no index exists yet.
-    template_version: int = 1
+    #: Index-template version that ``ingest`` builds when no index exists yet
+    #: (2: document-level BM25, ``app.analysis.LEXICAL_DESIGNS``).
+    template_version: int = 2
 
     # --- models ---------------------------------------------------------------
     #: Directory holding the exported ONNX embedding model.

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from app.analysis import ENGLISH, tantivy_analyzer
+from app.analysis import ENGLISH_V1, tantivy_analyzer
 from app.fusion import rrf
 from app.settings import PROJECT_ROOT, Settings
 from rerankers.collections import Collection
@@ -68,13 +68,13 @@ class HybridRetriever:
         self.embedder = embedder
         self.doc_ids = sorted(collection.texts)
         builder = tantivy.SchemaBuilder()
-        builder.add_text_field("title", tokenizer_name=ENGLISH.name)
-        builder.add_text_field("body", tokenizer_name=ENGLISH.name)
+        builder.add_text_field("title", tokenizer_name=ENGLISH_V1.name)
+        builder.add_text_field("body", tokenizer_name=ENGLISH_V1.name)
         builder.add_unsigned_field("row", stored=True, fast=True)
         self.schema = builder.build()
         self.index = tantivy.Index(self.schema)
-        self.analyzer = tantivy_analyzer(ENGLISH)
-        self.index.register_tokenizer(ENGLISH.name, self.analyzer)
+        self.analyzer = tantivy_analyzer(ENGLISH_V1)
+        self.index.register_tokenizer(ENGLISH_V1.name, self.analyzer)
         writer = self.index.writer(heap_size=50_000_000, num_threads=1)
         for row, doc_id in enumerate(self.doc_ids):
             doc = tantivy.Document(title=collection.titles[doc_id], body=collection.texts[doc_id])

@@ -54,6 +54,9 @@ class Chunk:
     #: Hash of the parent document's content; unchanged documents are skipped.
     content_hash: str = ""
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: The whole document's body, on its first chunk only (position 0), for
+    #: document-level BM25; chunks overlap, so it cannot be rebuilt from them.
+    document_body: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def doc_key(self) -> str:

@@ -14,12 +14,14 @@ import logging
 import re
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from opensearchpy import helpers
 from opensearchpy import exceptions as os_exc
 
+from app.analysis import lexical_design
 from app.backends import opensearch_requests as req
 from app.backends.base import (
     BackendError,
@@ -32,10 +34,11 @@ from app.backends.base import (
     LexicalLeg,
     VectorLeg,
     doc_key,
+    index_version,
     AccessFilter,
 )
 from app.backends.opensearch_client import build_client, from_error_response, translate
-from app.backends.opensearch_templates import committed_versions, render_template, template_name
+from app.backends.opensearch_templates import DOCUMENT_TEXT, committed_versions, render_template, template_name
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,7 +112,8 @@ class OpenSearchBackend:
     ) -> dict[str, LegResult]:
         """Every leg in one ``_msearch`` round trip against the alias (or ``index``)."""
         names = list(legs)
-        bodies = [self._leg_body(legs[name], access) for name in names]
+        whole_documents = self._whole_documents(index)
+        bodies = [self._leg_body(legs[name], access, whole_documents) for name in names]
         if not bodies:
             return {}
         started = time.perf_counter()
@@ -131,9 +135,14 @@ class OpenSearchBackend:
             raise BackendError(f"_msearch answered {len(results)} of {len(names)} legs")
         return results
 
-    def _leg_body(self, leg: Leg, access: AccessFilter) -> dict[str, Any]:
+    def _whole_documents(self, index: str | None) -> bool:
+        """Whether ``index`` (default: the alias target) ranks whole documents lexically."""
+        version = self.live_index().template_version if index is None else index_version(self.alias, index)
+        return lexical_design(version).whole_documents
+
+    def _leg_body(self, leg: Leg, access: AccessFilter, whole_documents: bool) -> dict[str, Any]:
         if isinstance(leg, LexicalLeg):
-            return req.leg_body(req.lexical_query(leg, access, self.settings.title_boost), leg.k)
+            return req.leg_body(req.lexical_query(leg, access, self.settings.title_boost, whole_documents), leg.k)
         if isinstance(leg, VectorLeg):
             return req.leg_body(req.vector_query(leg, access), leg.k)
         raise TypeError(f"unknown leg {leg!r}")
@@ -159,7 +168,9 @@ class OpenSearchBackend:
             method, normalization, [weights.get("lexical", 1.0), weights.get("vector", 1.0)], rank_constant
         )
         pipeline_id = self._ensure_pipeline(pipeline)
-        body = req.hybrid_body(lexical, vector, access, self.settings.title_boost, size or max(lexical.k, vector.k))
+        body = req.hybrid_body(
+            lexical, vector, access, self.settings.title_boost, size or max(lexical.k, vector.k), self._whole_documents(None)
+        )
         started = time.perf_counter()
         response = self._call(
             "running the hybrid query",
@@ -192,7 +203,7 @@ class OpenSearchBackend:
             self.client.mget,
             index=self.alias,
             body={"ids": list(chunk_ids)},
-            params={"_source_excludes": req.EMBEDDING},
+            params={"_source_excludes": f"{req.EMBEDDING},{DOCUMENT_TEXT}"},
         )
         return {
             doc["_id"]: req.chunk_from_source(doc["_id"], doc["_source"])
@@ -288,6 +299,9 @@ class OpenSearchBackend:
             for chunk in chunks:
                 if chunk.doc_key != key:
                     raise ValueError(f"chunk {chunk.chunk_id!r} does not belong to document {key!r}")
+        if self._whole_documents(name):
+            # A copied chunk may not carry its document's body: its chunks' text stands in.
+            chunks_by_doc = {key: _with_document_body(chunks) for key, chunks in chunks_by_doc.items()}
         firsts = [c for chunks in chunks_by_doc.values() for c in chunks if c.position == 0]
         rest = [c for chunks in chunks_by_doc.values() for c in chunks if c.position != 0]
         self._bulk(name, rest)
@@ -306,7 +320,7 @@ class OpenSearchBackend:
         try:
             for ok, item in helpers.streaming_bulk(
                 self.client,
-                req.index_actions(index, chunks),
+                req.index_actions(index, chunks, self._whole_documents(index)),
                 chunk_size=self.settings.opensearch_bulk_chunk_size,
                 max_retries=self.settings.opensearch_max_retries,
                 initial_backoff=self.settings.opensearch_retry_backoff_s,
@@ -569,3 +583,11 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
             out.update(_flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
         return out
     return {prefix: value}
+
+
+def _with_document_body(chunks: Sequence[Chunk]) -> list[Chunk]:
+    """``chunks`` with the first one carrying a document body (its chunks' text when it has none)."""
+    return [
+        replace(c, document_body="\n\n".join(x.text for x in chunks)) if c.position == 0 and c.document_body is None else c
+        for c in chunks
+    ]

@@ -13,7 +13,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from app.backends.base import PUBLIC, AccessFilter, Chunk, IndexInfo, LexicalLeg, VectorLeg, split_doc_key
-from app.backends.opensearch_templates import embedding_mapping
+from app.analysis import document_text
+from app.backends.opensearch_templates import DOCUMENT_TEXT, embedding_mapping
 from app.settings import Settings
 
 #: What a leg hit needs from ``_source``; ``_id`` is the chunk id.
@@ -33,8 +34,13 @@ def access_filters(access: AccessFilter) -> list[dict[str, Any]]:
     return clauses
 
 
-def lexical_query(leg: LexicalLeg, access: AccessFilter, title_boost: float) -> dict[str, Any]:
-    """BM25 summed over title (boosted) and body: ``multi_match`` ``most_fields``."""
+def lexical_query(
+    leg: LexicalLeg, access: AccessFilter, title_boost: float, whole_documents: bool = False
+) -> dict[str, Any]:
+    """BM25 over the whole-document field (a ``match``; only first chunks hold
+    it), or summed over title (boosted) and body (``multi_match`` ``most_fields``)."""
+    if whole_documents:
+        return {"bool": {"must": [{"match": {DOCUMENT_TEXT: {"query": leg.text}}}], "filter": access_filters(access)}}
     return {
         "bool": {
             "must": [
@@ -79,7 +85,12 @@ def msearch_lines(index: str, bodies: Sequence[Mapping[str, Any]]) -> list[dict[
 
 
 def hybrid_body(
-    lexical: LexicalLeg, vector: VectorLeg, access: AccessFilter, title_boost: float, size: int
+    lexical: LexicalLeg,
+    vector: VectorLeg,
+    access: AccessFilter,
+    title_boost: float,
+    size: int,
+    whole_documents: bool = False,
 ) -> dict[str, Any]:
     """One ``hybrid`` query (server-side fusion); filters sit inside each sub-query."""
     return {
@@ -87,7 +98,7 @@ def hybrid_body(
         "_source": list(HIT_SOURCE),
         "query": {
             "hybrid": {
-                "queries": [lexical_query(lexical, access, title_boost), vector_query(vector, access)],
+                "queries": [lexical_query(lexical, access, title_boost, whole_documents), vector_query(vector, access)],
                 "pagination_depth": max(lexical.k, vector.k),
             }
         },
@@ -124,8 +135,9 @@ def pipeline_id(body: Mapping[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------- documents
-def chunk_source(chunk: Chunk) -> dict[str, Any]:
-    """The stored document of one chunk (the strict mapping's fields)."""
+def chunk_source(chunk: Chunk, whole_documents: bool = False) -> dict[str, Any]:
+    """The stored document of one chunk (the strict mapping's fields); with
+    ``whole_documents``, a first chunk also holds its whole document's text."""
     if chunk.vector is None:
         raise ValueError(f"chunk {chunk.chunk_id!r} has no vector")
     source: dict[str, Any] = {
@@ -140,6 +152,8 @@ def chunk_source(chunk: Chunk) -> dict[str, Any]:
         "content_hash": chunk.content_hash,
         EMBEDDING: [float(x) for x in np.asarray(chunk.vector, dtype=np.float32)],
     }
+    if whole_documents and chunk.position == 0:
+        source[DOCUMENT_TEXT] = document_text(chunk.title, chunk.document_body or chunk.text)
     if chunk.url is not None:
         source["url"] = chunk.url
     if chunk.updated_at is not None:
@@ -166,10 +180,11 @@ def chunk_from_source(chunk_id: str, source: Mapping[str, Any]) -> Chunk:
     )
 
 
-def index_actions(index: str, chunks: Iterable[Chunk]) -> Iterator[dict[str, Any]]:
+def index_actions(index: str, chunks: Iterable[Chunk], whole_documents: bool = False) -> Iterator[dict[str, Any]]:
     """``streaming_bulk`` actions: index each chunk under its chunk id (idempotent)."""
     for chunk in chunks:
-        yield {"_op_type": "index", "_index": index, "_id": chunk.chunk_id, "_source": chunk_source(chunk)}
+        source = chunk_source(chunk, whole_documents)
+        yield {"_op_type": "index", "_index": index, "_id": chunk.chunk_id, "_source": source}
 
 
 def doc_ids_by_tenant(doc_keys: Iterable[str]) -> dict[str, list[str]]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from app.analysis import ENGLISH, opensearch_analysis
+from app.analysis import lexical_design, opensearch_analysis
 from app.settings import PROJECT_ROOT, Settings
 
 TEMPLATES_DIR = PROJECT_ROOT / "index_templates" / "docs"
@@ -40,7 +40,11 @@ class TemplateModel:
 #: One entry per template version; a new model or mapping means a new version.
 TEMPLATE_MODELS: Mapping[int, TemplateModel] = {
     1: TemplateModel(model_version="all-MiniLM-L6-v2", dimension=384),
+    2: TemplateModel(model_version="all-MiniLM-L6-v2", dimension=384),
 }
+#: The whole-document field of template versions with document-level BM25; only a
+#: document's first chunk has it, so its BM25 statistics count documents.
+DOCUMENT_TEXT = "doc_text"
 
 
 def template_name(alias: str, version: int) -> str:
@@ -78,8 +82,10 @@ def build_template(version: int, settings: Settings | None = None) -> dict[str, 
         "dimension": model.dimension,
         "managed_by": "hybrid-search",
     }
-    text = {"type": "text", "analyzer": ENGLISH.name}
+    design = lexical_design(version)
+    text = {"type": "text", "analyzer": design.analyzer.name}
     keyword = {"type": "keyword"}
+    document_level = {DOCUMENT_TEXT: text} if design.whole_documents else {}
     return {
         "index_patterns": [f"{template_name(settings.index_alias, version)}-*"],
         "priority": BASE_PRIORITY + version,
@@ -93,7 +99,7 @@ def build_template(version: int, settings: Settings | None = None) -> dict[str, 
                     "number_of_shards": settings.opensearch_shards,
                     "number_of_replicas": settings.opensearch_replicas,
                 },
-                "analysis": opensearch_analysis(ENGLISH),
+                "analysis": opensearch_analysis(design.analyzer),
             },
             "mappings": {
                 # A misspelled or unexpected field fails the document loudly.
@@ -108,6 +114,7 @@ def build_template(version: int, settings: Settings | None = None) -> dict[str, 
                     "position": {"type": "integer"},
                     "title": {**text, "fields": {"keyword": {"type": "keyword", "ignore_above": 512}}},
                     "body": text,
+                    **document_level,
                     "tenant": keyword,
                     "acl": keyword,
                     # Only metadata may grow new (keyword) fields.

@@ -81,7 +81,8 @@ def test_migrate_by_copy_then_status_then_rollback(live_v1: Lifecycle, backend, 
         ("docs-v1", False, 9), ("docs-v2", True, 9)
     ]
     assert status["model"] == {"configured": encoder.model_version, "dimension": encoder.dimension, "matches_live": True}
-    assert status["templates"]["embedded"]["analyzer"] == "english_text"
+    assert status["templates"]["embedded"]["analyzer"] == "english_text_v2"
+    assert status["templates"]["embedded"]["lexical"] == "whole documents"
 
     assert live_v1.rollback() == ("docs-v2", "docs-v1")
     assert backend.alias_target() == "docs-v1"
@@ -166,6 +167,7 @@ def test_model_change_reembeds_and_rollback_guards_the_model(
 
 def test_import_an_existing_index_with_a_field_map(backend, settings, encoder, tiny_docs, tmp_path) -> None:
     # The embedded scan yields chunks, so the "keyword index" here holds one-chunk documents.
+    settings = settings.replace(template_version=1)  # an import into a version that exists: a new generation
     short = tmp_path / "short.jsonl"
     short.write_text("".join(json.dumps(d | {"body": d["body"].split("\n\n")[0][:300]}) + "\n" for d in tiny_docs))
     tool = Lifecycle(backend, settings, encoder, seed=3)

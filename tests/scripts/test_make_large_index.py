@@ -9,6 +9,7 @@ import pytest
 
 from app.backends.base import AccessFilter, LexicalLeg, VectorLeg
 from app.backends.embedded import EmbeddedBackend
+from app.analysis import lexical_design
 from app.backends.embedded.text_index import TextIndex
 from app.settings import Settings
 
@@ -28,7 +29,7 @@ def test_builds_a_served_index_in_one_text_segment(tmp_path: Path, settings: Set
 
     backend = EmbeddedBackend(settings.replace(data_dir=out))
     # three bulk writes and the final one, merged
-    assert TextIndex.segment_count(out / "indexes" / backend.alias_target() / "text") == 1
+    assert TextIndex(lexical_design(backend.live_index().template_version)).segment_count(out / "indexes" / backend.alias_target() / "text") == 1
     info = backend.live_index()
     assert (info.chunks, info.documents) == (300, 300)
     chunk = next(iter(backend.iter_chunks(info.name)))

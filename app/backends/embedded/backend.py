@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from app.analysis import lexical_design
 from app.backends.base import (
     AccessFilter,
     BackendError,
@@ -157,7 +158,7 @@ class EmbeddedBackend:
         atomic_write(staging / "info.json", json.dumps(record, indent=2))
         with contextlib.closing(open_store(staging)):
             pass
-        TextIndex.create(staging / "text")
+        TextIndex(lexical_design(info.template_version)).create(staging / "text")
         atomic_write(staging / "GENERATION", "0")
         os.replace(staging, path)
 
@@ -267,3 +268,5 @@ class EmbeddedBackend:
                 yield writer
             finally:
                 writer.close()
+                # This process reads its own writes at once; others within the refresh interval.
+                self._checked = None

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import orjson
 
+from app.analysis import lexical_design
 from app.backends.base import (
     PUBLIC,
     AccessFilter,
@@ -29,14 +30,14 @@ from app.backends.base import (
     VectorLeg,
 )
 from app.backends.embedded.store import (
-    CHUNK_COLUMNS_BUT_VECTOR,
+    SHOWN_COLUMNS,
     chunk_from_row,
     load_vectors,
     open_store,
     read_info,
     reason,
 )
-from app.backends.embedded.text_index import BM25_FACTOR, TextIndex, analyzer
+from app.backends.embedded.text_index import BM25_FACTOR, TextIndex
 from app.backends.embedded.vectors import load_graph, over_fetch
 from app.settings import Settings
 
@@ -118,8 +119,8 @@ class Snapshot:
         self._masks_lock = threading.Lock()
         #: tenant code -> (positions, contiguous copy of their vectors), built on first use.
         self._tenant_blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self.text_index, self.searcher = TextIndex.open_searcher(path / "text")
-        self.analyzer = analyzer()
+        self.text = TextIndex(lexical_design(self.info.template_version))
+        self.text_index, self.searcher = self.text.open_searcher(path / "text")
         self._tenant_sizes = np.bincount(tenants, minlength=len(tenant_codes))
         self.graphs = self._load_graphs(generation, built_from)
 
@@ -210,7 +211,9 @@ class Snapshot:
         return LegResult(name=name, hits=hits, took_ms=(time.perf_counter() - started) * 1000)
 
     def lexical(self, leg: LexicalLeg, access: AccessFilter) -> list[LegHit]:
-        """BM25 over title (boosted) + body, Lucene-scaled; only admitted chunks.
+        """BM25, Lucene-scaled, over what the index's lexical design ranks (whole
+        documents, each hit its first chunk; or chunks with a boosted title);
+        only admitted records.
 
         Two plans with the same answer, picked by the filter's selectivity. When
         the filter admits a large share of the index, rank without it (a pure
@@ -222,11 +225,11 @@ class Snapshot:
         1.7 ms; the ACL term set is what costs.)
         """
         schema = self.text_index.schema
-        terms = self.analyzer.analyze(leg.text)
+        terms = self.text.analyzer.analyze(leg.text)
         mask, admitted = self.allowed(access)
         if not terms or leg.k <= 0 or admitted == 0:
             return []
-        text_query = TextIndex.match_query(schema, terms, self.settings.title_boost)
+        text_query = self.text.match_query(schema, terms, self.settings.title_boost)
 
         def ranked(query: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
             hits = self.searcher.search(query, k, count=False).hits
@@ -249,6 +252,8 @@ class Snapshot:
             keep = _admitted(mask, positions)
             return positions[keep], scores[keep]
 
+        if self.text.design.whole_documents:  # a hit is a document already
+            return self._hits(*top(leg.k if leg.max_documents is None else min(leg.k, leg.max_documents)), None)
         return self._ranked_hits(leg, top)
 
     def vector(self, leg: VectorLeg, access: AccessFilter) -> list[LegHit]:
@@ -368,7 +373,7 @@ class Snapshot:
         try:
             with self._db_lock:
                 rows = self._connection().execute(
-                    f"SELECT {CHUNK_COLUMNS_BUT_VECTOR}, NULL FROM chunks "
+                    f"SELECT {SHOWN_COLUMNS}, NULL, NULL FROM chunks "
                     f"WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})",
                     list(chunk_ids),
                 ).fetchall()

@@ -32,8 +32,9 @@ def atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-CHUNK_COLUMNS_BUT_VECTOR = "chunk_id, doc_id, position, title, text, tenant, acl, metadata, url, updated_at, content_hash"
-CHUNK_COLUMNS = f"{CHUNK_COLUMNS_BUT_VECTOR}, vector"
+#: What a shown chunk needs (fetch); CHUNK_COLUMNS adds what writes and copies need.
+SHOWN_COLUMNS = "chunk_id, doc_id, position, title, text, tenant, acl, metadata, url, updated_at, content_hash"
+CHUNK_COLUMNS = f"{SHOWN_COLUMNS}, document_body, vector"
 
 
 def open_store(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -58,18 +59,23 @@ def open_store(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
                 url TEXT,
                 updated_at TEXT,
                 content_hash TEXT NOT NULL,
-                vector BLOB NOT NULL
+                vector BLOB NOT NULL,
+                document_body TEXT
             );
             CREATE INDEX IF NOT EXISTS chunks_document ON chunks (tenant, doc_id);
             CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-            INSERT OR IGNORE INTO state VALUES ('generation', 0), ('text_generation', 0), ('hnsw_generation', -1);
+            INSERT OR IGNORE INTO state VALUES ('generation', 0), ('text_generation', 0), ('hnsw_generation', 0);
             """
         )
+        if "document_body" not in {column for _, column, *_ in db.execute("PRAGMA table_info(chunks)")}:
+            # Stores from before document-level BM25; readers never select it.
+            db.execute("ALTER TABLE chunks ADD COLUMN document_body TEXT")
     return db
 
 
 def chunk_from_row(row: Sequence[Any]) -> Chunk:
-    chunk_id, doc_id, position, title, text, tenant, acl, metadata, url, updated_at, content_hash, vector = row
+    """A chunk from the :data:`CHUNK_COLUMNS` of a row (``document_body`` and ``vector`` may be NULL)."""
+    chunk_id, doc_id, position, title, text, tenant, acl, metadata, url, updated_at, content_hash, body, vector = row
     return Chunk(
         chunk_id=chunk_id,
         doc_id=doc_id,
@@ -83,6 +89,7 @@ def chunk_from_row(row: Sequence[Any]) -> Chunk:
         updated_at=updated_at,
         content_hash=content_hash,
         vector=np.frombuffer(vector, dtype=np.float32) if vector is not None else None,
+        document_body=body,
     )
 
 

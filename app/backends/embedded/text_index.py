@@ -1,12 +1,20 @@
-"""The tantivy text index: its schema, its documents, and opening it safely."""
+"""The tantivy text index: its schema, the records written to it, and the lexical queries over it.
+
+Its layout follows the index's template version (:func:`app.analysis.lexical_design`):
+one record per chunk (``title`` and ``body`` fields) or one per document (a single
+``text`` field holding the whole document). Either way a record carries the
+access fields and the ``row`` of a chunk — for a document, its first chunk — so
+a hit maps to a chunk the snapshot holds.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
-from app.analysis import ENGLISH, tantivy_analyzer
+from app.analysis import AnalyzerSpec, LexicalDesign, document_text, tantivy_analyzer
 from app.backends.base import PUBLIC, AccessFilter, BackendError, Chunk
 from app.backends.embedded.store import reason
 
@@ -15,30 +23,35 @@ BM25_FACTOR = 1.0 + 1.2
 
 
 class TextIndex:
-    """The tantivy schema, the documents written to it, and the lexical queries over it."""
+    """The text index of one lexical design."""
 
-    @staticmethod
-    def schema() -> Any:
+    def __init__(self, design: LexicalDesign) -> None:
+        self.design = design
+        self.analyzer = analyzer(design.analyzer)
+
+    def schema(self) -> Any:
         import tantivy
 
+        name = self.design.analyzer.name
         builder = tantivy.SchemaBuilder()
-        builder.add_text_field("title", tokenizer_name=ENGLISH.name)
-        builder.add_text_field("body", tokenizer_name=ENGLISH.name)
+        if self.design.whole_documents:
+            builder.add_text_field("text", tokenizer_name=name)
+        else:
+            builder.add_text_field("title", tokenizer_name=name)
+            builder.add_text_field("body", tokenizer_name=name)
         # doc_key (tenant/id) is what writes delete by: ids repeat across tenants.
         for keyword in ("doc_key", "tenant", "acl", "meta"):
             builder.add_text_field(keyword, tokenizer_name="raw")
         builder.add_unsigned_field("row", stored=True, fast=True)
         return builder.build()
 
-    @classmethod
-    def create(cls, path: Path) -> None:
+    def create(self, path: Path) -> None:
         import tantivy
 
         path.mkdir(parents=True, exist_ok=True)
-        tantivy.Index(cls.schema(), path=str(path))
+        tantivy.Index(self.schema(), path=str(path))
 
-    @classmethod
-    def open(cls, path: Path) -> Any:
+    def open(self, path: Path) -> Any:
         """The committed index at ``path``; a missing or damaged one is a :class:`BackendError`.
 
         Opened with the schema it was written with: creating one where it is
@@ -52,13 +65,12 @@ class TextIndex:
             raise BackendError(
                 f"index {path.parent.name!r}: text index ({path.name}/) is missing or damaged ({reason(exc)})"
             ) from None
-        index.register_tokenizer(ENGLISH.name, tantivy_analyzer(ENGLISH))
+        index.register_tokenizer(self.design.analyzer.name, self.analyzer)
         return index
 
-    @classmethod
-    def open_searcher(cls, path: Path) -> tuple[Any, Any]:
+    def open_searcher(self, path: Path) -> tuple[Any, Any]:
         """The index at ``path`` and a searcher over its last commit (which opens every segment)."""
-        index = cls.open(path)
+        index = self.open(path)
         try:
             index.reload()
             return index, index.searcher()
@@ -67,14 +79,13 @@ class TextIndex:
                 f"index {path.parent.name!r}: text index ({path.name}/) is missing or damaged ({reason(exc)})"
             ) from None
 
-    @classmethod
-    def segment_count(cls, path: Path) -> int:
+    def segment_count(self, path: Path) -> int:
         """Segments in the text index at ``path`` as last committed (each is searched on its own)."""
-        return cls.open_searcher(path)[1].num_segments
+        return self.open_searcher(path)[1].num_segments
 
-    @staticmethod
-    def match_query(schema: Any, terms: Sequence[str], title_boost: float) -> Any:
-        """BM25 over title (boosted) and body for analysed ``terms``, as Lucene's match query scores them."""
+    def match_query(self, schema: Any, terms: Sequence[str], title_boost: float) -> Any:
+        """BM25 for analysed ``terms`` as Lucene's match query scores them: over the
+        whole-document field, or over title (boosted) and body."""
         import tantivy
 
         Q, Occur = tantivy.Query, tantivy.Occur
@@ -83,6 +94,10 @@ class TextIndex:
         # query); one clause boosted by the count scores the same with fewer
         # posting lists to walk (long natural-language queries repeat terms).
         for term, count in Counter(terms).items():
+            if self.design.whole_documents:
+                text = Q.term_query(schema, "text", term)
+                should.append((Occur.Should, text if count == 1 else Q.boost_query(text, float(count))))
+                continue
             title = Q.term_query(schema, "title", term)
             body = Q.term_query(schema, "body", term)
             should.append((Occur.Should, Q.boost_query(title, title_boost * count)))
@@ -109,13 +124,36 @@ class TextIndex:
             )
         return Q.boolean_query(clauses)
 
+    def records(self, rows: Iterable[tuple[int, Chunk]]) -> Iterable[Any]:
+        """The records for stored chunks with their rows: one per chunk, or one per
+        document. A document needs all its chunks in ``rows``, in position order."""
+        if not self.design.whole_documents:
+            for row, chunk in rows:
+                yield self._record(chunk, row, title=chunk.title, body=chunk.text)
+            return
+        first: tuple[int, Chunk] | None = None
+        texts: list[str] = []
+        for row, chunk in [*rows, (-1, None)]:
+            if first is not None and (chunk is None or chunk.position == 0 or chunk.doc_key != first[1].doc_key):
+                row0, chunk0 = first
+                # A chunk written before documents kept their body: its document is its chunks' text.
+                body = chunk0.document_body if chunk0.document_body is not None else "\n\n".join(texts)
+                yield self._record(chunk0, row0, text=document_text(chunk0.title, body))
+                first, texts = None, []
+            if chunk is None:
+                break
+            if chunk.position == 0:
+                first = (row, chunk)
+            if first is not None:
+                texts.append(chunk.text)
+
     @staticmethod
-    def document(chunk: Chunk, row: int) -> Any:
+    def _record(chunk: Chunk, row: int, **fields: str) -> Any:
         import tantivy
 
         doc = tantivy.Document()
-        doc.add_text("title", chunk.title)
-        doc.add_text("body", chunk.text)
+        for name, value in fields.items():
+            doc.add_text(name, value)
         doc.add_text("doc_key", chunk.doc_key)
         doc.add_text("tenant", chunk.tenant)
         for principal in chunk.acl:
@@ -127,11 +165,7 @@ class TextIndex:
         return doc
 
 
-_ANALYZER: Any = None
-
-
-def analyzer() -> Any:
-    global _ANALYZER
-    if _ANALYZER is None:
-        _ANALYZER = tantivy_analyzer(ENGLISH)
-    return _ANALYZER
+@lru_cache(maxsize=None)
+def analyzer(spec: AnalyzerSpec) -> Any:
+    """The tantivy analyzer of ``spec``, built once per process."""
+    return tantivy_analyzer(spec)

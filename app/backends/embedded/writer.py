@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from app.analysis import lexical_design
 from app.backends.base import (
     KEY_SEPARATOR,
     BackendError,
@@ -50,6 +51,7 @@ class Writer:
             self.db = open_store(path)
         except sqlite3.Error as exc:
             raise BackendError(f"index {path.name!r}: chunks.sqlite is damaged ({exc})") from None
+        self.text = TextIndex(lexical_design(self.info.template_version))
         self._text: Any = None
         #: What :meth:`upgrade` and :meth:`repair` rebuilt in this session.
         self.repaired: list[str] = []
@@ -65,7 +67,7 @@ class Writer:
 
     def _text_writer(self) -> Any:
         if self._text is None:
-            self._text = TextIndex.open(self.path / "text")
+            self._text = self.text.open(self.path / "text")
         return self._text.writer(heap_size=64_000_000, num_threads=1)
 
     def _next_generation(self) -> int:
@@ -91,8 +93,8 @@ class Writer:
         # The text index's schema changes: build it anew beside the old one, then swap.
         building, text, old = self.path / "text.building", self.path / "text", self.path / "text.old"
         shutil.rmtree(building, ignore_errors=True)
-        TextIndex.create(building)
-        self._text = TextIndex.open(building)
+        self.text.create(building)
+        self._text = self.text.open(building)
         self._write_all_text()
         self._text = None
         shutil.rmtree(old, ignore_errors=True)
@@ -132,7 +134,7 @@ class Writer:
         do not change, so every tenant's graph is kept. A crash midway leaves
         the new generation without its text index, which the next writer repairs.
         """
-        if TextIndex.segment_count(self.path / "text") <= 1:
+        if self.text.segment_count(self.path / "text") <= 1:
             return
         with self.db:
             generation = self._next_generation()
@@ -146,8 +148,9 @@ class Writer:
         """Replace the text index's contents with every stored chunk, committed."""
         writer = self._text_writer()
         writer.delete_all_documents()
-        for row, *rest in self.db.execute(f"SELECT row, {CHUNK_COLUMNS} FROM chunks ORDER BY row"):
-            writer.add_document(TextIndex.document(chunk_from_row(rest), row))
+        stored = self.db.execute(f"SELECT row, {CHUNK_COLUMNS} FROM chunks ORDER BY tenant, doc_id, position")
+        for record in self.text.records((row, chunk_from_row(rest)) for row, *rest in stored):
+            writer.add_document(record)
         writer.commit()
         writer.wait_merging_threads()
 
@@ -188,11 +191,11 @@ class Writer:
             self.db.executemany("DELETE FROM chunks WHERE tenant = ? AND doc_id = ?", map(split_doc_key, doc_keys))
             for chunk in new_chunks:
                 cursor = self.db.execute(
-                    f"INSERT INTO chunks ({CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO chunks ({CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         chunk.chunk_id, chunk.doc_id, chunk.position, chunk.title, chunk.text, chunk.tenant,
                         json.dumps(list(chunk.acl)), json.dumps({k: list(v) for k, v in chunk.metadata.items()}),
-                        chunk.url, chunk.updated_at, chunk.content_hash,
+                        chunk.url, chunk.updated_at, chunk.content_hash, chunk.document_body,
                         np.asarray(chunk.vector, dtype=np.float32).tobytes(),
                     ),
                 )
@@ -204,8 +207,8 @@ class Writer:
         writer = self._text_writer()
         for key in doc_keys:
             writer.delete_documents_by_term("doc_key", key)
-        for row, chunk in rows:
-            writer.add_document(TextIndex.document(chunk, row))
+        for record in self.text.records(rows):
+            writer.add_document(record)
         writer.commit()
         writer.wait_merging_threads()
         with self.db:

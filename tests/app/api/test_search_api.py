@@ -28,7 +28,7 @@ def test_hybrid_answer_has_hits_explanations_and_timings(client, token_for) -> N
     for leg in ("lexical", "vector"):
         assert set(top["explain"][leg]) == {"raw_score", "normalized_score", "rank", "chunk_id"}
     assert {"embed", "lexical", "vector", "fuse", "total"} <= set(body["timings_ms"])
-    assert body["index"] == "docs-v1" and body["model_version"].startswith("all-MiniLM-L6-v2:int8:")
+    assert body["index"] == "docs-v2" and body["model_version"].startswith("all-MiniLM-L6-v2:int8:")
     assert body["request_id"] == response.headers["X-Request-ID"]
     assert body["degraded"] == []
 
@@ -204,7 +204,7 @@ def test_missing_index_is_503(settings, encoder, token_for) -> None:
 
 
 def test_index_built_with_another_model_is_refused(indexed_settings, encoder, token_for) -> None:
-    info_path = indexed_settings.data_dir / "indexes" / "docs-v1" / "info.json"
+    info_path = indexed_settings.data_dir / "indexes" / "docs-v2" / "info.json"
     info = json.loads(info_path.read_text())
     info_path.write_text(json.dumps({**info, "model_version": "other-model:fp32:123"}))
     client = create_app(indexed_settings, encoder=encoder).test_client()

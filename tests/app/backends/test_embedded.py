@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from app.analysis import ENGLISH, tantivy_analyzer
+from app.analysis import ENGLISH_V1, ENGLISH_V2, document_text, lexical_design, tantivy_analyzer
 from app.backends.base import (
     AccessFilter,
     Chunk,
@@ -55,7 +56,7 @@ def new_backend(tmp_path: Path, **overrides) -> EmbeddedBackend:
 
 def lucene_bm25(query: str, docs: list[tuple[str, str]], title_boost: float) -> list[float]:
     """Lucene's BM25 (k1 1.2, b 0.75, no (k1+1) factor) summed over title and body."""
-    analyzer = tantivy_analyzer(ENGLISH)
+    analyzer = tantivy_analyzer(ENGLISH_V1)
     fields = [[analyzer.analyze(title) for title, _ in docs], [analyzer.analyze(body) for _, body in docs]]
     boosts = [title_boost, 1.0]
     scores = [0.0] * len(docs)
@@ -245,7 +246,7 @@ def test_interrupted_write_is_repaired_from_sqlite(tmp_path: Path) -> None:
 
 
 def text_segments(backend: EmbeddedBackend, index: str = "docs-v1") -> int:
-    return TextIndex.segment_count(backend.indexes_dir / index / "text")
+    return TextIndex(lexical_design(1)).segment_count(backend.indexes_dir / index / "text")
 
 
 def test_force_merge_leaves_one_segment_and_the_same_answers(tmp_path: Path) -> None:
@@ -531,3 +532,56 @@ def test_over_fetch_finds_k_survivors_but_for_rare_queries(k: int, share: float)
     assert binomial_below(n, share, k) <= 0.002  # a fallback to the exact plan about once in 500 queries at most
     if k >= 50:  # at the depths legs ask for, the margin stays a fraction of k / share
         assert n <= 2 * k / share + 20
+
+
+def lucene_bm25_whole_documents(query: str, docs: list[str]) -> list[float]:
+    """Lucene's BM25 (k1 1.2, b 0.75) over one field per document."""
+    analyzer = tantivy_analyzer(ENGLISH_V2)
+    tokens = [analyzer.analyze(text) for text in docs]
+    avgdl = sum(map(len, tokens)) / len(tokens)
+    scores = [0.0] * len(docs)
+    for term in analyzer.analyze(query):
+        df = sum(term in t for t in tokens)
+        if df == 0:
+            continue
+        idf = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+        for i, t in enumerate(tokens):
+            if tf := t.count(term):
+                scores[i] += idf * tf / (tf + 1.2 * (1 - 0.75 + 0.75 * len(t) / avgdl))
+    return scores
+
+
+def test_template_2_ranks_whole_documents_by_lucenes_bm25(tmp_path: Path) -> None:
+    rng = np.random.default_rng(21)
+    backend = EmbeddedBackend(Settings(data_dir=tmp_path / "data"))
+    backend.create_index(IndexInfo(name="docs-v2", template_version=2, model_version="test-model", dimension=DIM))
+    backend.switch_alias("docs-v2")
+    bodies = {
+        "d0": ("Database failover", ["Promote the replica when the primary database fails.", "Then repoint every client."]),
+        "d1": ("Failover drills", ["Run a failover drill every quarter.", "What have we learned from each failover drill?"]),
+        "d2": ("Disk full", ["Clean old logs when the disk is full on a database host."]),
+        "d3": ("Other tenant", ["database failover drills for another tenant"]),
+    }
+    written = {}
+    for doc_id, (title, parts) in bodies.items():
+        tenant = "t2" if doc_id == "d3" else "t1"
+        body = "\n\n".join(parts)
+        chunks = [make_chunk(doc_id, title, text, unit(rng), position=n, tenant=tenant) for n, text in enumerate(parts)]
+        chunks[0] = dataclasses.replace(chunks[0], document_body=body)
+        written[doc_id] = chunks
+    backend.replace_documents("docs-v2", keyed(written))
+    visible = [d for d in bodies if d != "d3"]
+    texts = [document_text(bodies[d][0], "\n\n".join(bodies[d][1])) for d in bodies]  # statistics span tenants
+    # Stop words of the long list ("what", "have", "we", "from", "each") match nothing.
+    for query in ("database failover drills", "what have we learned from each failover drill"):
+        hits = backend.run_legs({"lexical": LexicalLeg(query, 10)}, AccessFilter("t1", EVERYONE))["lexical"].hits
+        expected = dict(zip(bodies, lucene_bm25_whole_documents(query, texts)))
+        assert {h.doc_id for h in hits} == {d for d in visible if expected[d] > 0}
+        for hit in hits:
+            assert hit.score == pytest.approx(expected[hit.doc_id], rel=1e-5)
+            assert hit.chunk_id == chunk_key("t1", hit.doc_id, 0)  # a document's hit is its first chunk
+    # A replacement and a delete reach the document record.
+    backend.replace_documents("docs-v2", keyed({"d1": [make_chunk("d1", "Renamed", "nothing relevant", unit(rng))]}))
+    backend.delete_documents("docs-v2", [doc_key("t1", "d2")])
+    hits = backend.run_legs({"lexical": LexicalLeg("database failover drills", 10)}, AccessFilter("t1", EVERYONE))
+    assert [h.doc_id for h in hits["lexical"].hits] == ["d0"]

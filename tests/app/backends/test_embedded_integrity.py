@@ -187,7 +187,7 @@ def test_a_write_racing_a_reload_never_shows_another_tenants_chunk(tmp_path: Pat
     if moment == "after the rows were read":
         # The text index opened after a write committed: it holds rows the snapshot does not.
         original, wrapped = write_during(settings, TextIndex, "open")
-        monkeypatch.setattr(TextIndex, "open", staticmethod(wrapped))
+        monkeypatch.setattr(TextIndex, "open", wrapped)
     else:
         # A write between two reads of one load: one read transaction keeps them together.
         original, wrapped = write_during(settings, embedded, "load_vectors")
@@ -223,7 +223,7 @@ def test_the_same_id_in_two_tenants_is_two_documents(tmp_path: Path) -> None:
 
 
 def test_a_schema_1_index_is_upgraded_in_place_by_the_next_write(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, hnsw_min_chunks=10**6)
+    settings = settings_for(tmp_path, hnsw_min_chunks=10**6, template_version=1)  # schema 1 had only template 1
     backend = EmbeddedBackend(settings)
     ingest_documents(iter(first_versions()), backend, ENCODER, settings)
     index_dir = settings.data_dir / "indexes" / backend.alias_target()
@@ -247,7 +247,7 @@ def make_schema_1(index_dir: Path, settings: Settings) -> None:
     """Rewrite an index as schema 1 wrote it: ids without tenant, a text index keyed by doc_id."""
     import tantivy
 
-    from app.analysis import ENGLISH, tantivy_analyzer
+    from app.analysis import ENGLISH_V1 as ENGLISH, tantivy_analyzer
 
     with sqlite3.connect(index_dir / "chunks.sqlite") as db:
         db.execute("UPDATE chunks SET chunk_id = doc_id || '#' || position")

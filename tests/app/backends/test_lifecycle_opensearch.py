@@ -64,8 +64,8 @@ def test_import_a_keyword_index_via_point_in_time_scan(
     ), refresh=True)
     tool = Lifecycle(backend, os_settings, encoder)
     report = tool.import_index("kb-legacy", "title=headline,body=content,tenant=org,acl=groups")
-    assert report.switched and report.index == "docs-v1-000001"
+    assert report.switched and report.index == "docs-v2-000001"
     assert report.verification.documents == 9
-    assert backend.alias_target() == "docs-v1-000001"
+    assert backend.alias_target() == "docs-v2-000001"
     assert stub.calls("POST", "/kb-legacy/_search/point_in_time")  # read by a PIT scan (pages of 3)
     assert backend.count("kb-legacy") == 9  # the old index is untouched

@@ -8,10 +8,16 @@ import json
 import numpy as np
 import pytest
 
-from app.analysis import ENGLISH, LUCENE_ENGLISH_STOP_WORDS, opensearch_analysis, tantivy_analyzer
+from app.analysis import LUCENE_ENGLISH_STOP_WORDS, lexical_design, opensearch_analysis, tantivy_analyzer
 from app.backends import opensearch_requests as req
 from app.backends.base import AccessFilter, Chunk, IndexInfo, LexicalLeg, VectorLeg
-from app.backends.opensearch_templates import build_template, committed_versions, load_template, render_template
+from app.backends.opensearch_templates import (
+    DOCUMENT_TEXT,
+    build_template,
+    committed_versions,
+    load_template,
+    render_template,
+)
 from app.settings import Settings
 from opensearch_stub.fixtures import api_spec  # noqa: F401 - fixture
 
@@ -139,20 +145,30 @@ def test_template_settings_come_from_configuration() -> None:
     assert body["_meta"] == body["template"]["mappings"]["_meta"] and body["_meta"]["dimension"] == 384
 
 
-def test_template_and_embedded_analyzers_agree() -> None:
-    """Both come from ``app.analysis.ENGLISH``: same stop words, stemmer, length cap."""
-    template = load_template(1)["template"]
-    assert template["settings"]["analysis"] == opensearch_analysis(ENGLISH)
-    for field_name in ("title", "body"):
-        assert template["mappings"]["properties"][field_name]["analyzer"] == ENGLISH.name
+@pytest.mark.parametrize("version", committed_versions())
+def test_template_and_embedded_analyzers_agree(version: int) -> None:
+    """Both come from ``app.analysis.lexical_design``: same stop words, stemmer, length cap."""
+    design = lexical_design(version)
+    spec = design.analyzer
+    template = load_template(version)["template"]
+    assert template["settings"]["analysis"] == opensearch_analysis(spec)
+    text_fields = ("title", "body", DOCUMENT_TEXT) if design.whole_documents else ("title", "body")
+    for field_name in text_fields:
+        assert template["mappings"]["properties"][field_name]["analyzer"] == spec.name
+    assert (DOCUMENT_TEXT in template["mappings"]["properties"]) == design.whole_documents
     filters = template["settings"]["analysis"]["filter"]
-    assert filters[f"{ENGLISH.name}_stop"]["stopwords"] == list(LUCENE_ENGLISH_STOP_WORDS)
-    assert filters[f"{ENGLISH.name}_stemmer"]["language"] == "English"
-    assert filters[f"{ENGLISH.name}_length"]["max"] == ENGLISH.max_token_length
+    assert filters[f"{spec.name}_stop"]["stopwords"] == list(spec.stop_words)
+    assert filters[f"{spec.name}_stemmer"]["language"] == "English"
+    assert filters[f"{spec.name}_length"]["max"] == spec.max_token_length
     # The embedded chain drops exactly the template's stop words and stems like Snowball English.
-    analyzer = tantivy_analyzer(ENGLISH)
-    assert analyzer.analyze(" ".join(LUCENE_ENGLISH_STOP_WORDS)) == []
+    analyzer = tantivy_analyzer(spec)
+    assert analyzer.analyze(" ".join(spec.stop_words)) == []
     assert analyzer.analyze("Running Databases Failovers") == ["run", "databas", "failov"]
+
+
+def test_template_1_keeps_lucenes_stop_list_and_2_has_the_long_one() -> None:
+    assert lexical_design(1).analyzer.stop_words == LUCENE_ENGLISH_STOP_WORDS
+    assert {"what", "which", "how", "from", "have", "been", "can"} <= set(lexical_design(2).analyzer.stop_words)
 
 
 # ------------------------------------------------------------- recorded stories

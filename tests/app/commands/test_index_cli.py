@@ -87,17 +87,18 @@ def test_usage_errors_are_argparse_errors(cli) -> None:
 
 
 def test_force_merge_through_the_cli(cli, settings: Settings, tiny_docs: list[dict], tmp_path: Path) -> None:
+    from app.analysis import lexical_design
     from app.backends.embedded.text_index import TextIndex
 
     def segments() -> int:
-        return TextIndex.segment_count(settings.data_dir / "indexes" / "docs-v1" / "text")
+        return TextIndex(lexical_design(2)).segment_count(settings.data_dir / "indexes" / "docs-v2" / "text")
 
     for part, docs in enumerate((tiny_docs[:5], tiny_docs[5:])):  # two ingests, two commits
         source = tmp_path / f"part{part}.jsonl"
         source.write_text("".join(json.dumps(doc) + "\n" for doc in docs), encoding="utf-8")
         assert cli("ingest", "--quiet", str(source))[0] == 0
     assert segments() == 2
-    assert cli("index", "force-merge") == (0, "force-merged docs-v1\n", "")
+    assert cli("index", "force-merge") == (0, "force-merged docs-v2\n", "")
     assert segments() == 1
     assert EmbeddedBackend(settings).live_index().documents == 9
     code, _, err = cli("index", "force-merge", "--index", "docs-v7")

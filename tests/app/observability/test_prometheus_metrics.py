@@ -44,7 +44,7 @@ def test_stage_histograms_and_request_counts_after_a_few_searches(make_client, t
     assert grew("hybrid_http_request_duration_seconds_count", endpoint="/v1/search", method="POST") == 4
     assert grew("hybrid_search_candidates_count", leg="lexical") == 3
     assert grew("hybrid_search_candidates_count", leg="vector") == 3
-    assert sample(text, "hybrid_versions_info", index="docs-v1", index_version="1") == 1
+    assert sample(text, "hybrid_versions_info", index="docs-v2", index_version="2") == 1
     # "signing key" was asked twice: the second embedding came from the cache.
     assert grew("hybrid_query_embedding_cache_total", result="hit") >= 1
 

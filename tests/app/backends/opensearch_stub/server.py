@@ -529,6 +529,13 @@ class StubCluster:
             if any(self._match(c, doc, doc_id)[0] for c in _as_list(spec.get("must_not"))):
                 return False, 0.0
             return True, score
+        if kind == "match":  # one field; a field a document lacks matches nothing (as in Lucene)
+            ((name, wanted),) = spec.items()
+            text = wanted["query"] if isinstance(wanted, dict) else wanted
+            terms = set(WORD.findall(str(text).lower()))
+            words = WORD.findall(str(doc.get(name, "")).lower())
+            score = sum(words.count(t) for t in terms) / (1 + len(words)) ** 0.5
+            return score > 0, score
         if kind == "multi_match":
             terms = set(WORD.findall(spec["query"].lower()))
             score = 0.0
