@@ -93,11 +93,14 @@ class Settings:
     lexical_post_filter_max_fetch: int = 1000
 
     # --- fusion defaults ----------------------------------------------------------
-    fusion_method: str = "rrf"
+    # Linear over min-max at equal weights: chosen by leaving each shared
+    # collection out in turn (scripts/fusion_defaults.py, docs/relevance.md);
+    # fitted weights and RRF did worse on the collection left out.
+    fusion_method: str = "linear"
     rrf_rank_constant: int = 60
     linear_normalization: str = "min_max"
-    weight_lexical: float = 1.0
-    weight_vector: float = 1.0
+    weight_lexical: float = 0.5
+    weight_vector: float = 0.5
     #: Profile loaded when a request names none (``profiles/<name>.json``).
     default_profile: str = ""
     profiles_dir: Path = PROJECT_ROOT / "profiles"

@@ -1,0 +1,101 @@
+"""Which fusion default holds on collections it was not chosen on: leave one collection out.
+
+    python scripts/fusion_defaults.py [--metric ndcg@10] [--depth 100] DATASET_DIR...
+
+For each held-out collection, every rule for picking the default is applied to
+the other collections only, and the pick is scored on the held-out one. The
+rules range from fixed candidates (nothing fitted) to a full sweep of weights;
+the table also gives each leg alone, since the default must not fall below its
+better leg anywhere. Leg lists come from the evaluation cache
+(``app.evaluation.legs_cache``), so a run after ``hybrid-search eval`` is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.commands.evaluate import open_index  # noqa: E402
+from app.evaluation.judgments import load_beir  # noqa: E402
+from app.evaluation.legs_cache import leg_runs  # noqa: E402
+from app.evaluation.metrics import parse_metric  # noqa: E402
+from app.evaluation.tuning import LegMatrix, grid, group_means, sweep  # noqa: E402
+from app.profiles import FusionConfig  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+EQUAL = {"lexical": 0.5, "vector": 0.5}
+#: Fixed candidates: each family at equal weights, as a default ships untuned.
+FIXED = {
+    "rrf k=60": FusionConfig(method="rrf", weights=EQUAL, rank_constant=60),
+    "linear min-max": FusionConfig(method="linear", normalization="min_max", weights=EQUAL),
+    "linear z-score": FusionConfig(method="linear", normalization="z_score", weights=EQUAL),
+    "linear l2": FusionConfig(method="linear", normalization="l2", weights=EQUAL),
+}
+LEGS_ALONE = {
+    "lexical alone": FusionConfig(method="linear", normalization="min_max", weights={"lexical": 1.0, "vector": 0.0}),
+    "vector alone": FusionConfig(method="linear", normalization="min_max", weights={"lexical": 0.0, "vector": 1.0}),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("datasets", nargs="+")
+    parser.add_argument("--metric", default="ndcg@10")
+    parser.add_argument("--depth", type=int, default=None)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    metric, depth = parse_metric(args.metric), args.depth or settings.default_depth
+    names, matrices = [], []
+    for path in args.datasets:
+        dataset = load_beir(path)
+        runs = leg_runs(open_index(dataset, settings), dataset.judged_queries(), depth, progress=False)
+        names.append(dataset.name)
+        matrices.append(LegMatrix.build(runs, dataset.qrels, depth))
+    groups = np.concatenate([np.full(len(m.query_ids), g) for g, m in enumerate(matrices)])
+
+    def with_depth(configs: dict[str, FusionConfig]) -> dict[str, FusionConfig]:
+        return {label: FusionConfig(**{**config.__dict__, "depth": depth}) for label, config in configs.items()}
+
+    rules = {
+        "fixed: pick among the four families at equal weights": list(with_depth(FIXED).values()),
+        "sweep: rrf weights and k": grid("rrf", FusionConfig(depth=depth)),
+        "sweep: linear weights and normalisation": grid("linear", FusionConfig(depth=depth)),
+        "sweep: both": grid("rrf", FusionConfig(depth=depth)) + grid("linear", FusionConfig(depth=depth)),
+    }
+    fixed_rows = with_depth({**LEGS_ALONE, **FIXED})
+    header = "| default | " + " | ".join(names) + " | mean |"
+    print(f"{metric} per collection; a rule's pick is made without the collection it is scored on\n")
+    print(header)
+    print("|" + "---|" * (len(names) + 2))
+    for label, config in fixed_rows.items():
+        scores = sweep(matrices, [config], metric)[0]
+        per = [scores[groups == g].mean() for g in range(len(names))]
+        print(f"| {label} | " + " | ".join(f"{v:.4f}" for v in per) + f" | {np.mean(per):.4f} |")
+    for label, configs in rules.items():
+        scores = sweep(matrices, configs, metric)
+        per, picks = [], []
+        for g in range(len(names)):
+            train = groups != g
+            chosen = int(np.argmax(group_means(scores[:, train], groups[train])))
+            per.append(scores[chosen, groups == g].mean())
+            picks.append(describe(configs[chosen]))
+        print(f"| LOCO {label} | " + " | ".join(f"{v:.4f}" for v in per) + f" | {np.mean(per):.4f} |")
+        print(f"|   picks | " + " | ".join(picks) + " | |")
+    return 0
+
+
+def describe(config: FusionConfig) -> str:
+    w = config.weights["lexical"] / (config.weights["lexical"] + config.weights["vector"])
+    if config.method == "rrf":
+        return f"rrf k={config.rank_constant} w={w:.2f}"
+    return f"{config.normalization} w={w:.2f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
