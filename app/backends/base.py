@@ -251,3 +251,10 @@ def by_document(chunks: Iterable[Chunk]) -> dict[str, list[Chunk]]:
     for chunk in chunks:
         grouped.setdefault(chunk.doc_key, []).append(chunk)
     return grouped
+
+
+def document_body(chunks: Sequence[Chunk]) -> str:
+    """A document's whole body: its first chunk's, or — for chunks written without
+    one (copies of older indexes) — its chunks' text joined, in position order."""
+    first = chunks[0]
+    return first.document_body if first.document_body is not None else "\n\n".join(c.text for c in chunks)

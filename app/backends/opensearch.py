@@ -34,6 +34,7 @@ from app.backends.base import (
     LexicalLeg,
     VectorLeg,
     doc_key,
+    document_body,
     index_version,
     AccessFilter,
 )
@@ -588,6 +589,6 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 def _with_document_body(chunks: Sequence[Chunk]) -> list[Chunk]:
     """``chunks`` with the first one carrying a document body (its chunks' text when it has none)."""
     return [
-        replace(c, document_body="\n\n".join(x.text for x in chunks)) if c.position == 0 and c.document_body is None else c
+        replace(c, document_body=document_body(chunks)) if c.position == 0 and c.document_body is None else c
         for c in chunks
     ]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from app.analysis import AnalyzerSpec, LexicalDesign, document_text, tantivy_analyzer
-from app.backends.base import PUBLIC, AccessFilter, BackendError, Chunk
+from app.backends.base import PUBLIC, AccessFilter, BackendError, Chunk, document_body
 from app.backends.embedded.store import reason
 
 #: tantivy's BM25 (k1 1.2, fixed) is Lucene's times (1 + k1); Lucene ≥ 8 dropped that constant.
@@ -131,21 +131,18 @@ class TextIndex:
             for row, chunk in rows:
                 yield self._record(chunk, row, title=chunk.title, body=chunk.text)
             return
-        first: tuple[int, Chunk] | None = None
-        texts: list[str] = []
+        first_row = -1
+        chunks: list[Chunk] = []
         for row, chunk in [*rows, (-1, None)]:
-            if first is not None and (chunk is None or chunk.position == 0 or chunk.doc_key != first[1].doc_key):
-                row0, chunk0 = first
-                # A chunk written before documents kept their body: its document is its chunks' text.
-                body = chunk0.document_body if chunk0.document_body is not None else "\n\n".join(texts)
-                yield self._record(chunk0, row0, text=document_text(chunk0.title, body))
-                first, texts = None, []
+            if chunks and (chunk is None or chunk.position == 0 or chunk.doc_key != chunks[0].doc_key):
+                yield self._record(chunks[0], first_row, text=document_text(chunks[0].title, document_body(chunks)))
+                chunks = []
             if chunk is None:
                 break
             if chunk.position == 0:
-                first = (row, chunk)
-            if first is not None:
-                texts.append(chunk.text)
+                first_row = row
+            if chunks or chunk.position == 0:
+                chunks.append(chunk)
 
     @staticmethod
     def _record(chunk: Chunk, row: int, **fields: str) -> Any:
