@@ -4,7 +4,8 @@
 # file has not been built here; it is kept deliberately plain so it is easy to
 # review. Build and run elsewhere with:
 #   docker build -t hybrid-search .
-#   docker run -p 8080:8080 -v "$PWD/data:/data" hybrid-search
+#   docker run -p 8080:8080 -v "$PWD/data:/data" -e HYBRID_JWT_SECRET="$(openssl rand -base64 48)" hybrid-search
+# (or HYBRID_JWT_ALGORITHM=RS256 with HYBRID_JWT_PUBLIC_KEY_FILE): without a key it refuses to start.
 # The index is not baked in: mount a data dir built with `hybrid-search ingest`.
 
 # ---- build stage: export the ONNX models (torch is needed only for that) ------

@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 .PHONY: run test install models sample loadtest bench clean
 
 run: $(STAMP) models sample  ## serve the sample corpus on 127.0.0.1:8080
-	$(BIN)/hybrid-search serve --bind 127.0.0.1:8080
+	$(BIN)/hybrid-search serve --dev --bind 127.0.0.1:8080
 
 test: $(STAMP) models  ## the whole test suite
 	$(BIN)/python -m pytest

@@ -6,6 +6,8 @@ request body cannot name or widen them.
 
 from __future__ import annotations
 
+import os
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -19,6 +21,68 @@ from app.errors import Unauthorized
 from app.settings import Settings
 
 _PRINCIPAL_MAX = 256
+#: RFC 7518 3.2: an HS256 key must be at least as long as the hash output.
+MIN_SECRET_BYTES = 32
+#: File under ``data_dir`` holding the development secret (``serve --dev``, ``token``).
+DEV_SECRET_FILE = "dev-jwt-secret"
+#: The secret earlier releases shipped as a default: published, so never a key.
+_PUBLISHED_SECRETS = frozenset({"dev-secret-change-me-please-32-bytes!"})
+
+
+class InsecureIdentityConfig(ValueError):
+    """No usable key to verify callers with; the service must not start."""
+
+
+def hs256_secret(settings: Settings, *, dev: bool) -> str:
+    """The HS256 key: the configured secret, else (``dev`` only) the development one.
+
+    Raises :class:`InsecureIdentityConfig` when neither is allowed or the
+    configured secret is too short or a published one.
+    """
+    secret = settings.jwt_secret
+    if secret:
+        if secret in _PUBLISHED_SECRETS:
+            raise InsecureIdentityConfig("HYBRID_JWT_SECRET is the published development default; set a private one")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise InsecureIdentityConfig(f"HYBRID_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        return secret
+    if dev:
+        return _development_secret(Path(settings.data_dir) / DEV_SECRET_FILE)
+    raise InsecureIdentityConfig(
+        "no JWT key configured: set HYBRID_JWT_SECRET (at least 32 bytes), or HYBRID_JWT_ALGORITHM=RS256 "
+        "with HYBRID_JWT_PUBLIC_KEY_FILE, or run `hybrid-search serve --dev` (127.0.0.1 only)"
+    )
+
+
+def _development_secret(path: Path) -> str:
+    """Read the development secret, creating it (0600) once; concurrent creators agree."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(48))
+    try:
+        os.link(draft, path)  # fails if another process created it first: theirs wins
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
+
+
+def verification_key(settings: Settings) -> str | bytes:
+    """The key tokens are verified with; :class:`InsecureIdentityConfig` if there is none."""
+    if settings.jwt_algorithm == "HS256":
+        return hs256_secret(settings, dev=settings.dev_mode)
+    if settings.jwt_algorithm == "RS256":
+        if settings.jwt_public_key_file is None:
+            raise InsecureIdentityConfig("HYBRID_JWT_PUBLIC_KEY_FILE is required with RS256")
+        return Path(settings.jwt_public_key_file).read_bytes()
+    raise InsecureIdentityConfig(f"unsupported JWT algorithm {settings.jwt_algorithm!r} (HS256 or RS256)")
 
 
 @dataclass(frozen=True)
@@ -31,18 +95,11 @@ class Caller:
 
 
 class TokenVerifier:
-    """Verifies ``Authorization: Bearer`` tokens (HS256 in dev, RS256 in prod)."""
+    """Verifies ``Authorization: Bearer`` tokens (HS256 shared secret or RS256 public key)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        if settings.jwt_algorithm == "HS256":
-            self._key: str | bytes = settings.jwt_secret
-        elif settings.jwt_algorithm == "RS256":
-            if settings.jwt_public_key_file is None:
-                raise ValueError("HYBRID_JWT_PUBLIC_KEY_FILE is required with RS256")
-            self._key = Path(settings.jwt_public_key_file).read_bytes()
-        else:
-            raise ValueError(f"unsupported JWT algorithm {settings.jwt_algorithm!r} (HS256 or RS256)")
+        self._key = verification_key(settings)
         #: token -> (caller, expiry): a caller sends the same token for many requests,
         #: and decoding one costs more than a whole BM25 leg (issue 6 profile).
         self._verified: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
@@ -99,9 +156,13 @@ class TokenVerifier:
 def mint_token(
     settings: Settings, *, subject: str, tenant: str, principals: Sequence[str], ttl_s: int = 3600
 ) -> str:
-    """A signed HS256 development token for ``tenant`` and ``principals``."""
+    """A signed HS256 token for ``tenant`` and ``principals``.
+
+    Signed with the configured secret, or without one with the development
+    secret that a ``serve --dev`` server verifies with.
+    """
     if settings.jwt_algorithm != "HS256":
-        raise ValueError("tokens can only be minted with the HS256 development secret")
+        raise ValueError("tokens can only be minted with an HS256 secret (RS256 tokens come from your issuer)")
     now = int(time.time())
     claims = {
         "sub": subject,
@@ -112,4 +173,4 @@ def mint_token(
         "iat": now,
         "exp": now + ttl_s,
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    return jwt.encode(claims, hs256_secret(settings, dev=True), algorithm="HS256")

@@ -72,6 +72,17 @@ logconfig_dict = {
 }
 
 
+def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
+    """Refuse a development-mode server on a public address, however it was started."""
+    if _settings.dev_mode:
+        from app.commands.serve import refuse_public_bind
+
+        try:
+            refuse_public_bind(server.cfg.bind)
+        except Exception as exc:  # noqa: BLE001 - gunicorn prints a RuntimeError as one line
+            raise RuntimeError(str(exc)) from None
+
+
 def when_ready(server):  # noqa: ANN001 - gunicorn's hook signature
     """In the master, after the app is preloaded and before any worker forks."""
     server.app.wsgi().extensions["hybrid"].load_index_before_fork()

@@ -14,9 +14,32 @@ accepted by the first worker that frees a thread.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
+
+#: Error codes for the requests gunicorn rejects before the app sees them.
+_PROTOCOL_ERROR_CODES = {
+    400: "invalid_request",
+    403: "forbidden",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "request_header_fields_too_large",
+    500: "internal_error",
+    501: "not_implemented",
+}
+
+
+def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's ``util.write_error`` with the service's JSON error body instead of HTML."""
+    message = f"{reason}: {mesg}" if mesg else reason
+    code = _PROTOCOL_ERROR_CODES.get(status_int, "invalid_request")
+    body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode("latin1")
+    util.write_nonblock(sock, head + body)
 
 
 class BalancedThreadWorker(ThreadWorker):
@@ -29,6 +52,12 @@ class BalancedThreadWorker(ThreadWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._running = 0
+
+    def init_process(self) -> None:
+        # Clients of a JSON API get JSON for oversize headers and bad request
+        # lines too; gunicorn looks the writer up in ``util`` at call time.
+        util.write_error = write_json_error
+        super().init_process()
 
     def _has_free_thread(self) -> bool:
         return self._running < self.cfg.threads

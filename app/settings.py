@@ -133,9 +133,11 @@ class Settings:
     max_body_bytes: int = 64 * 1024
 
     # --- authentication -------------------------------------------------------
-    #: ``HS256`` (development shared secret) or ``RS256`` (production).
+    #: ``HS256`` (a shared secret) or ``RS256`` (a public key; the issuer keeps the private one).
     jwt_algorithm: str = "HS256"
-    jwt_secret: str = "dev-secret-change-me-please-32-bytes!"
+    #: HS256 secret, at least 32 bytes. There is no built-in one: the service
+    #: refuses to start without it (or RS256), except in development mode.
+    jwt_secret: str = ""
     #: PEM file with the RS256 public key(s), used when algorithm is RS256.
     jwt_public_key_file: Path | None = None
     jwt_issuer: str = "hybrid-search-dev"
@@ -143,6 +145,11 @@ class Settings:
     jwt_leeway_s: int = 30
     #: Verified tokens remembered per process (until they expire); 0 verifies every request.
     jwt_cache_size: int = 4096
+
+    #: Development identity (``serve --dev``): without a secret, HS256 uses a
+    #: random one kept in ``<data_dir>/dev-jwt-secret`` (mode 0600) that
+    #: ``hybrid-search token`` signs with too; the server binds loopback only.
+    dev_mode: bool = False
 
     # --- OpenSearch -------------------------------------------------------------
     opensearch_hosts: str = "https://localhost:9200"

@@ -54,7 +54,10 @@ def create_app(settings: Settings | None = None, **components: Any) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
         code = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify({"error": {"code": code, "message": exc.description, "details": None}}), exc.code
+        response = jsonify({"error": {"code": code, "message": exc.description, "details": None}})
+        # Werkzeug's own headers carry meaning (a 405's Allow); its content type is for HTML.
+        response.headers.extend((k, v) for k, v in exc.get_headers() if k.lower() != "content-type")
+        return response, exc.code
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:

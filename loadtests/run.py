@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import secrets
 import signal
 import socket
 import subprocess
@@ -208,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         budgets = without_request_type(budgets, RERANK_TYPE)
         print(f"reranking is off in this configuration (the default): {RERANK_TYPE} requests and budgets are "
               "skipped; pass --rerank to serve with it on and check them")
+    # The server refuses to start without a key; one per run, shared with Locust through the environment.
+    os.environ.setdefault("HYBRID_JWT_SECRET", secrets.token_urlsafe(48))
     args.out.mkdir(parents=True, exist_ok=True)
     summary = args.out / "summary.json"
     summary.unlink(missing_ok=True)

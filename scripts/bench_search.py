@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N functions by own time")
     args = parser.parse_args(argv)
 
-    settings = Settings.from_env(data_dir=args.data_dir)
+    settings = Settings.from_env(data_dir=args.data_dir, dev_mode=True)  # in-process: nothing listens
     workload = build_workload(load_queries(args.queries or default_queries()), parse_personas(args.personas))
     tokens = mint_tokens(workload, settings)
     requests = [(tokens[p], text) for p in sorted(workload) for text in workload[p]]

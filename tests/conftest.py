@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
+from identity import TEST_JWT_SECRET
 from shared_paths import MODEL_DIR
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -26,7 +27,8 @@ def encoder():
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", model_dir=MODEL_DIR, profiles_dir=tmp_path / "profiles")
+    return Settings(data_dir=tmp_path / "data", model_dir=MODEL_DIR, profiles_dir=tmp_path / "profiles",
+                    jwt_secret=TEST_JWT_SECRET)
 
 
 @pytest.fixture

@@ -21,21 +21,46 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-def StrictBoolean(**kwargs: Any) -> fields.Boolean:
-    """JSON true/false only; marshmallow would also take "yes", 1, "on"."""
-    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+class StrictBoolean(fields.Boolean):
+    """JSON true/false only; marshmallow would also take "yes", "on", and 1 == True."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictInteger(fields.Integer):
+    """JSON integers only: not 1.5, not "10", not true."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class StrictFloat(fields.Float):
+    """JSON numbers only: not "0.5", not true."""
+
+    def _validated(self, value: Any) -> float:
+        if isinstance(value, (bool, str)):
+            raise self.make_error("invalid")
+        return super()._validated(value)
 
 
 class WeightsSchema(StrictSchema):
-    lexical = fields.Float(validate=validate.Range(min=0, max=1000))
-    vector = fields.Float(validate=validate.Range(min=0, max=1000))
+    lexical = StrictFloat(validate=validate.Range(min=0, max=1000))
+    vector = StrictFloat(validate=validate.Range(min=0, max=1000))
 
 
 class FusionSchema(StrictSchema):
     method = fields.String(validate=validate.OneOf(["rrf", "linear"]))
     weights = fields.Nested(WeightsSchema)
     normalization = fields.String(validate=validate.OneOf(["min_max", "z_score", "l2"]))
-    rank_constant = fields.Integer(validate=validate.Range(min=1, max=10_000))
+    rank_constant = StrictInteger(validate=validate.Range(min=1, max=10_000))
 
 
 class LegsSchema(StrictSchema):
@@ -45,7 +70,7 @@ class LegsSchema(StrictSchema):
 
 class RerankSchema(StrictSchema):
     enabled = StrictBoolean()
-    depth = fields.Integer(validate=validate.Range(min=1, max=200))
+    depth = StrictInteger(validate=validate.Range(min=1, max=200))
 
 
 class FilterValue(fields.Field):
@@ -63,12 +88,12 @@ class SearchRequestSchema(StrictSchema):
     """Body of ``POST /v1/search``."""
 
     query = fields.String(required=True, validate=validate.Length(min=1))
-    size = fields.Integer(load_default=10, validate=validate.Range(min=1))
-    from_ = fields.Integer(data_key="from", load_default=0, validate=validate.Range(min=0))
+    size = StrictInteger(load_default=10, validate=validate.Range(min=1))
+    from_ = StrictInteger(data_key="from", load_default=0, validate=validate.Range(min=0))
     filters = fields.Dict(keys=fields.String(validate=METADATA_KEY), values=FilterValue(), load_default=dict)
     profile = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"))
     fusion = fields.Nested(FusionSchema, load_default=dict)
-    depth = fields.Integer(validate=validate.Range(min=1))
+    depth = StrictInteger(validate=validate.Range(min=1))
     legs = fields.Nested(LegsSchema, load_default=dict)
     rerank = fields.Nested(RerankSchema, load_default=dict)
     explain = StrictBoolean(load_default=False)
@@ -96,15 +121,28 @@ def load_search_request(body: Any, settings: Settings) -> dict[str, Any]:
     data = _SEARCH_REQUEST.load(body)
     data["from"] = data.pop("from_")  # ``from`` is a Python keyword, not a JSON one
     errors: dict[str, list[str]] = {}
-    if len(data["query"]) > settings.max_query_chars:
-        errors["query"] = [f"at most {settings.max_query_chars} characters"]
-    if data["size"] > settings.max_page_size:
-        errors["size"] = [f"at most {settings.max_page_size}"]
-    if data.get("depth", 0) > settings.max_depth:
-        errors["depth"] = [f"at most {settings.max_depth}"]
+    for name, (keyword, limit) in search_request_limits(settings).items():
+        value = data.get(name)
+        if keyword == "maxLength" and value is not None and len(value) > limit:
+            errors[name] = [f"at most {limit} characters"]
+        elif keyword == "maximum" and value is not None and value > limit:
+            errors[name] = [f"at most {limit}"]
     if errors:
         raise ValidationError(errors)
     return data
+
+
+def search_request_limits(settings: Settings) -> dict[str, tuple[str, int]]:
+    """Configured bounds of the search body: field -> (JSON Schema keyword, limit).
+
+    Checked by :func:`load_search_request` and published in ``/openapi.json``,
+    so clients and fuzzers see the same limits the service enforces.
+    """
+    return {
+        "query": ("maxLength", settings.max_query_chars),
+        "size": ("maximum", settings.max_page_size),
+        "depth": ("maximum", settings.max_depth),
+    }
 
 
 # ------------------------------------------------------------------ responses

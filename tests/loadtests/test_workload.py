@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import jwt
+from identity import TEST_JWT_SECRET
 
 from app.auth import TokenVerifier
 from app.settings import Settings
@@ -31,7 +32,7 @@ def test_untagged_beir_queries_are_dealt_to_the_personas(tmp_path: Path) -> None
 
 
 def test_each_persona_gets_a_token_the_server_accepts(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings(data_dir=tmp_path, jwt_secret=TEST_JWT_SECRET)
     tokens = mint_tokens([("acme", ("group:sre", "user:bob")), ("globex", ())], settings)
     caller = TokenVerifier(settings).verify(f"Bearer {tokens[('acme', ('group:sre', 'user:bob'))]}")
     assert caller.tenant == "acme" and caller.principals == {"group:sre", "user:bob"}

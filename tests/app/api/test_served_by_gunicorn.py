@@ -55,6 +55,7 @@ def test_gunicorn_serves_searches_metrics_and_one_access_line_per_request(
         HYBRID_METRICS_DIR=str(tmp_path / "metrics"),
         HYBRID_QUERY_CACHE_DIR=str(tmp_path / "query-cache"),
         HYBRID_GUNICORN_WORKERS="2",
+        HYBRID_JWT_SECRET=indexed_settings.jwt_secret,
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with open(log_path, "wb") as log:
@@ -83,6 +84,10 @@ def test_gunicorn_serves_searches_metrics_and_one_access_line_per_request(
             assert headers["X-Request-ID"] == request_id
             assert json.loads(body)["hits"][0]["id"] == "acme-1"
         assert _get(f"{base}/v1/search", {"X-Request-ID": "gunicorn-test-401"}, {"query": QUERY})[0] == 401
+        # Rejected by gunicorn before the app runs, still in the service's JSON error shape.
+        status, headers, body = _get(f"{base}/v1/search", {**auth, "X-Padding": "x" * 9000}, {"query": QUERY})
+        assert status == 431 and headers["Content-Type"] == "application/json", body
+        assert json.loads(body)["error"]["code"] == "request_header_fields_too_large"
 
         status, _, metrics = _get(f"{base}/metrics")
         assert status == 200

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import pytest
 from fake_encoder import FakeEncoder
+from identity import TEST_JWT_SECRET
 
 from app.auth import Caller
 from app.backends.base import (
@@ -47,7 +48,7 @@ QUERIES = ["alpha beta", "gamma delta", "epsilon", "board secret", "public notic
 
 def settings_for(root: Path, **overrides) -> Settings:
     base = dict(data_dir=root / "data", hnsw_min_chunks=8, embedded_refresh_interval_s=0.0, chunk_max_tokens=30,
-                chunk_overlap_tokens=5, profiles_dir=root / "profiles")
+                chunk_overlap_tokens=5, profiles_dir=root / "profiles", jwt_secret=TEST_JWT_SECRET)
     return Settings(**(base | overrides))
 
 
@@ -338,7 +339,7 @@ DAMAGES = {
 def test_a_damaged_part_is_a_503_naming_it(tmp_path: Path, named: str) -> None:
     from app.web import create_app
 
-    settings = settings_for(tmp_path, hnsw_min_chunks=8, jwt_secret="s" * 40)
+    settings = settings_for(tmp_path, hnsw_min_chunks=8)
     docs = [version(f"d{n}", "acme", (PUBLIC,), f"t{n}", "alpha beta") for n in range(10)]
     ingest_documents(iter(docs), EmbeddedBackend(settings), ENCODER, settings)
     index_dir = settings.data_dir / "indexes" / EmbeddedBackend(settings).alias_target()

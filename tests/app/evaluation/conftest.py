@@ -50,8 +50,9 @@ def tiny_beir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def eval_settings(tmp_path_factory) -> Settings:
+    from identity import TEST_JWT_SECRET
     from shared_paths import MODEL_DIR
 
     root = tmp_path_factory.mktemp("eval")
     return Settings(data_dir=root / "data", model_dir=MODEL_DIR, profiles_dir=root / "profiles",
-                    eval_cache_dir=root / "eval-cache")
+                    eval_cache_dir=root / "eval-cache", jwt_secret=TEST_JWT_SECRET)

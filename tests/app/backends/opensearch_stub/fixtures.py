@@ -9,6 +9,7 @@ import pytest
 
 from app.backends.opensearch import OpenSearchBackend
 from app.settings import Settings
+from identity import TEST_JWT_SECRET
 from opensearch_stub.server import StubCluster
 from opensearch_stub.spec import ApiSpec, require_spec
 
@@ -34,6 +35,7 @@ def os_settings(stub: StubCluster, tmp_path: Path) -> Settings:
     return Settings(
         backend="opensearch",
         data_dir=tmp_path,
+        jwt_secret=TEST_JWT_SECRET,
         opensearch_hosts=stub.url,
         opensearch_max_retries=2,
         opensearch_retry_backoff_s=0.01,

@@ -1,0 +1,66 @@
+"""``hybrid-search serve``: no start without a private key; development mode stays on loopback."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from app.cli import CommandError, main
+from app.commands.serve import refuse_public_bind
+from app.settings import Settings
+
+
+@pytest.fixture
+def serve(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys):
+    """Run ``serve`` in-process up to the point it would exec gunicorn; (code, err, exec argv or None)."""
+    monkeypatch.setenv("HYBRID_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("HYBRID_JWT_SECRET", raising=False)
+    monkeypatch.delenv("HYBRID_DEV_MODE", raising=False)
+    execs: list[list[str]] = []
+    monkeypatch.setattr(os, "execv", lambda path, argv: execs.append(argv))
+
+    def run(*argv: str) -> tuple[int, str, list[str] | None]:
+        code = main(["serve", *argv])
+        return code, capsys.readouterr().err, (execs[-1] if execs else None)
+
+    return run
+
+
+def test_serve_refuses_to_start_without_a_key_in_one_line(serve) -> None:
+    code, err, execed = serve("--bind", "0.0.0.0:8080")
+    assert code != 0 and execed is None
+    assert err.count("\n") == 1 and err.startswith("hybrid-search serve: error: no JWT key configured")
+    assert "HYBRID_JWT_SECRET" in err
+
+
+def test_serve_refuses_the_published_default_secret(serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYBRID_JWT_SECRET", "dev-secret-change-me-please-32-bytes!")
+    code, err, execed = serve()
+    assert code != 0 and execed is None and "published development default" in err
+
+
+def test_serve_starts_gunicorn_with_a_configured_secret(serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYBRID_JWT_SECRET", "p" * 40)
+    code, _, execed = serve("--bind", "0.0.0.0:8080")
+    assert code == 0 and execed is not None and "gunicorn" in execed and "0.0.0.0:8080" in execed
+    assert "HYBRID_DEV_MODE" not in os.environ
+
+
+def test_dev_mode_serves_loopback_only(serve) -> None:
+    code, err, execed = serve("--dev", "--bind", "0.0.0.0:8080")
+    assert code != 0 and execed is None and "loopback only" in err
+    code, _, execed = serve("--dev", "--bind", "127.0.0.1:8080")
+    assert code == 0 and execed is not None
+    assert os.environ["HYBRID_DEV_MODE"] == "1"  # what the gunicorn master reads
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1:8080", "localhost:80", "[::1]:8080", "::1", "127.3.4.5:1", "unix:/tmp/s"])
+def test_loopback_binds_are_allowed(bind: str) -> None:
+    refuse_public_bind([bind])
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0:8080", ":8080", "[::]:8080", "10.0.0.5:8080", "search.example.com:443"])
+def test_public_binds_are_refused(bind: str) -> None:
+    with pytest.raises(CommandError, match="loopback only"):
+        refuse_public_bind(["127.0.0.1:1", bind])
