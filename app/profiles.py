@@ -113,7 +113,7 @@ def load_profile(settings: Settings, name: str) -> Profile:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ProfileError(f"unknown profile {name!r} (no {path})") from None
+        raise ProfileError(f"unknown profile {name!r} (no {path.name} in the profiles directory)") from None
     except ValueError as exc:
         raise ProfileError(f"profile {name!r} is not valid JSON: {exc}") from None
     return profile_from_json({**record, "name": name}, default_config(settings))

@@ -182,9 +182,10 @@ class SearchService:
             "request_id": request_id,
         }
 
-        # Record what this search did (metrics, trace spans, log fields).
+        # Record what this search did (audit record, metrics, trace spans, log fields).
         observe_search(
             self.settings,
+            caller,
             request["query"],
             response,
             starts=timings.starts,

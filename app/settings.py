@@ -200,8 +200,14 @@ class Settings:
 
     # --- observability ----------------------------------------------------------
     log_level: str = "INFO"
-    #: Log raw query text; off by default (a hash and length are logged).
+    #: Log raw query text; off by default (a keyed hash and length are logged).
     log_query_text: bool = False
+    #: Key of the query hash in logs. Unset: derived from ``jwt_secret``, so
+    #: workers and restarts agree; with neither, a random key per process.
+    log_hash_key: str = ""
+    #: File of the audit trail (one JSON line per search: caller, profile,
+    #: returned ids); unset = the general log under the name ``hybrid.audit``.
+    audit_log: Path | None = None
     #: Where gunicorn workers share Prometheus metric files (emptied at start);
     #: unset = a fresh temporary directory per server start.
     metrics_dir: Path | None = None

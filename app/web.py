@@ -10,6 +10,7 @@ from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.api.json_provider import OrjsonProvider
+from app.api.redaction import path_names, redact
 from app.api.routes import api
 from app.auth import TokenVerifier
 from app.components import Components
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, **components: Any) -> Flask:
     parts.verifier = TokenVerifier(settings)
     app.extensions["hybrid"] = parts
     app.register_blueprint(api)
+    server_paths = path_names(settings)
 
     @app.before_request
     def assign_request_id() -> None:
@@ -44,7 +46,7 @@ def create_app(settings: Settings | None = None, **components: Any) -> Flask:
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> Any:
-        return jsonify(exc.body()), exc.status
+        return jsonify(redact(exc.body(), server_paths)), exc.status
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge) -> Any:

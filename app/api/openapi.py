@@ -7,10 +7,11 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
 from app.api import schemas
+from app.settings import Settings
 
 
-def build_spec(app: Flask) -> APISpec:
-    """An OpenAPI 3 description of every API route of ``app``."""
+def build_spec(app: Flask, settings: Settings) -> APISpec:
+    """An OpenAPI 3 description of every API route of ``app``, with ``settings``' limits."""
     spec = APISpec(
         title="Hybrid search",
         version="1.0.0",
@@ -20,6 +21,7 @@ def build_spec(app: Flask) -> APISpec:
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for name in ("SearchRequestSchema", "SearchResponseSchema", "ErrorSchema"):
         spec.components.schema(name, schema=getattr(schemas, name))
+    _publish_limits(spec.components.schemas["SearchRequestSchema"], settings)
     from apispec.yaml_utils import load_operations_from_docstring
 
     for rule in app.url_map.iter_rules():
@@ -31,3 +33,11 @@ def build_spec(app: Flask) -> APISpec:
             path = rule.rule.replace("<", "{").replace(">", "}")
             spec.path(path=path, operations=operations)
     return spec
+
+
+def _publish_limits(search_request: dict, settings: Settings) -> None:
+    """Write the configured bounds into the request schema: they are settings, not constants."""
+    properties = search_request["properties"]
+    for name, (keyword, limit) in schemas.search_request_limits(settings).items():
+        properties[name][keyword] = limit
+    properties["filters"]["maxProperties"] = schemas.MAX_FILTERS

@@ -127,4 +127,4 @@ def openapi() -> Any:
     """The OpenAPI document, generated from the marshmallow schemas."""
     from app.api.openapi import build_spec
 
-    return jsonify(build_spec(current_app).to_dict())
+    return jsonify(build_spec(current_app, components().settings).to_dict())

@@ -13,6 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from app.settings import Settings
 
+MAX_FILTERS = 16
 METADATA_KEY = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="metadata keys are 1-64 of [A-Za-z0-9_.-]")
 
 
@@ -102,8 +103,8 @@ class SearchRequestSchema(StrictSchema):
     def _query_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "query" in data and not data["query"].strip():
             raise ValidationError("must not be blank", "query")
-        if len(data.get("filters", {})) > 16:
-            raise ValidationError("at most 16 metadata filters", "filters")
+        if len(data.get("filters", {})) > MAX_FILTERS:
+            raise ValidationError(f"at most {MAX_FILTERS} metadata filters", "filters")
         legs = data.get("legs", {})
         if legs and not legs.get("lexical", True) and not legs.get("vector", True):
             raise ValidationError("at least one leg must be enabled", "legs")

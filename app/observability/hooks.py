@@ -14,7 +14,8 @@ from typing import Any, Mapping
 
 from flask import Flask, Response, g, has_request_context, request
 
-from app.observability import logs, metrics, tracing
+from app.auth import Caller
+from app.observability import audit, logs, metrics, tracing
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 def install(app: Flask, settings: Settings) -> None:
     """Configure JSON logging and add the metrics route and request hooks to ``app``."""
     logs.configure_logging(settings)
+    audit.configure_audit_log(settings)
     app.add_url_rule("/metrics", "metrics", _metrics_view, methods=["GET"])
 
     @app.before_request
@@ -75,6 +77,7 @@ def _finish(status: int) -> None:
 
 def observe_search(
     settings: Settings,
+    caller: Caller,
     query: str,
     response: Mapping[str, Any],
     *,
@@ -84,6 +87,10 @@ def observe_search(
     reranker_version: str | None,
 ) -> None:
     """Record one answered search (called by the query path just before it returns)."""
+    try:
+        audit.record_search(caller, query, response, settings)
+    except Exception:  # noqa: BLE001 - a full disk must not fail searches; the error is logged
+        log.exception("could not write the audit record")
     try:
         stages = response["timings_ms"]
         versions = (

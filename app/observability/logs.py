@@ -1,14 +1,18 @@
 """Structured JSON logs, each line carrying the request id.
 
 Privacy rules, enforced here rather than at every call site: the query text is
-logged only when ``Settings.log_query_text`` is on (otherwise a sha256 prefix
-and the length); headers (tokens) and document bodies are never passed in.
+logged only when ``Settings.log_query_text`` is on (otherwise a keyed hash and
+the length: an unkeyed hash of a common query is guessed by hashing common
+queries); headers (tokens) and document bodies are never passed in.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import hmac
 import logging
+import secrets
 import sys
 import time
 from typing import Any, Mapping
@@ -64,7 +68,23 @@ def query_fields(query: str, settings: Settings) -> dict[str, Any]:
     """How a query appears in logs: hash and length, or the text if allowed."""
     if settings.log_query_text:
         return {"query": query, "query_chars": len(query)}
-    return {"query_sha256": hashlib.sha256(query.encode("utf-8")).hexdigest()[:16], "query_chars": len(query)}
+    return {"query_hmac": query_hmac(query, settings), "query_chars": len(query)}
+
+
+def query_hmac(query: str, settings: Settings) -> str:
+    """A keyed hash of ``query``: equal queries match across lines, but cannot be guessed."""
+    return hmac.new(_query_hash_key(settings), query.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=4)
+def _query_hash_key(settings: Settings) -> bytes:
+    """``log_hash_key``, else one derived from the JWT secret, else random per process."""
+    if settings.log_hash_key:
+        return settings.log_hash_key.encode("utf-8")
+    if settings.jwt_secret:
+        # Derived, not the secret itself: a log reader must not learn the signing key.
+        return hmac.new(settings.jwt_secret.encode("utf-8"), b"hybrid-search query log", hashlib.sha256).digest()
+    return secrets.token_bytes(32)
 
 
 def search_fields(query: str, response: Mapping[str, Any], settings: Settings) -> dict[str, Any]:

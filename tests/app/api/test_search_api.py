@@ -118,6 +118,7 @@ def test_unknown_route_and_method_are_json_errors(client) -> None:
     assert client.get("/nope").json["error"]["code"] == "not_found"
     response = client.get("/v1/search")
     assert response.status_code == 405 and "error" in response.json
+    assert response.headers["Allow"].split(", ").count("POST") == 1
 
 
 def test_paging_is_stable_and_bounded_by_depth(client, token_for) -> None:
@@ -230,6 +231,25 @@ def test_health_readiness_and_openapi(client, tiny_docs) -> None:
     assert "/v1/search" in spec["paths"]
     assert "SearchRequestSchema" in spec["components"]["schemas"]
     assert spec["paths"]["/v1/search"]["post"]["responses"]["401"]
+
+
+def test_openapi_publishes_the_enforced_limits(client, indexed_settings) -> None:
+    properties = client.get("/openapi.json").json["components"]["schemas"]["SearchRequestSchema"]["properties"]
+    assert properties["size"]["maximum"] == indexed_settings.max_page_size
+    assert properties["depth"]["maximum"] == indexed_settings.max_depth
+    assert properties["query"]["maxLength"] == indexed_settings.max_query_chars
+    assert properties["filters"]["maxProperties"] == 16
+
+
+@pytest.mark.parametrize("field", [
+    {"size": 1.5}, {"size": "10"}, {"size": True}, {"from": 2.0}, {"explain": 1}, {"explain": 0},
+    {"explain": "true"}, {"legs": {"vector": 0}}, {"fusion": {"weights": {"lexical": "0.5"}}},
+    {"fusion": {"weights": {"vector": False}}}, {"fusion": {"rank_constant": 60.5}},
+])
+def test_loosely_typed_values_are_refused(client, token_for, field) -> None:
+    response = search(client, token_for("acme", "user:bob"), query="invoice", **field)
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] == "invalid_request"
 
 
 def test_profiles_are_listed_and_selectable(client, indexed_settings, token_for) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import hashlib
 import sys
 
 import pytest
 
-from app.observability.logs import JsonFormatter
+from app.observability.logs import JsonFormatter, query_hmac
 
 QUERY = "rotate the signing key please"
 
@@ -42,12 +43,21 @@ def test_access_line_has_request_id_and_hashes_the_query_by_default(make_client,
     assert len(access) == 1
     entry = access[0]
     assert entry["request_id"] == "req-42" and entry["status"] == 200 and entry["path"] == "/v1/search"
-    assert entry["query_chars"] == len(QUERY) and len(entry["query_sha256"]) == 16
+    assert entry["query_chars"] == len(QUERY) and len(entry["query_hmac"]) == 16
     assert {"embed", "lexical", "vector", "total"} <= set(entry["timings_ms"])
     everything = "\n".join(json.dumps(line) for line in lines)
     assert QUERY not in everything
     assert headers["Authorization"].split()[1] not in everything  # never the token
     assert "Generate a new signing key" not in everything  # never a document body
+
+
+def test_query_hash_is_keyed_so_common_queries_cannot_be_looked_up(settings) -> None:
+    plain = hashlib.sha256(QUERY.encode()).hexdigest()[:16]
+    keyed = query_hmac(QUERY, settings)
+    assert keyed != plain and keyed == query_hmac(QUERY, settings)  # stable within a deployment
+    assert query_hmac(QUERY, settings.replace(jwt_secret="another-deployment-secret-of-32-bytes")) != keyed
+    assert query_hmac(QUERY, settings.replace(log_hash_key="k" * 32)) != keyed
+    assert query_hmac("another query", settings) != keyed
 
 
 def test_query_text_is_logged_when_the_setting_allows(make_client, token_for, log_lines) -> None:
