@@ -15,13 +15,14 @@ def build_spec(app: Flask, settings: Settings) -> APISpec:
     spec = APISpec(
         title="Hybrid search",
         version="1.0.0",
-        openapi_version="3.0.3",
+        openapi_version="3.1.0",
         plugins=[MarshmallowPlugin()],
     )
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for name in ("SearchRequestSchema", "SearchResponseSchema", "ErrorSchema"):
         spec.components.schema(name, schema=getattr(schemas, name))
     _publish_limits(spec.components.schemas["SearchRequestSchema"], settings)
+    _publish_rules(spec.components.schemas)
     from apispec.yaml_utils import load_operations_from_docstring
 
     for rule in app.url_map.iter_rules():
@@ -40,4 +41,18 @@ def _publish_limits(search_request: dict, settings: Settings) -> None:
     properties = search_request["properties"]
     for name, (keyword, limit) in schemas.search_request_limits(settings).items():
         properties[name][keyword] = limit
-    properties["filters"]["maxProperties"] = schemas.MAX_FILTERS
+    properties["from"]["maximum"] = settings.max_depth - 1
+    properties["filters"].update(
+        maxProperties=schemas.MAX_FILTERS,
+        propertyNames={"pattern": schemas.METADATA_KEY.regex.pattern},
+        additionalProperties=schemas.FILTER_VALUE_SCHEMA,
+    )
+
+
+def _publish_rules(components: dict) -> None:
+    """Rules the schemas check in code (``validates_schema``), stated in JSON Schema."""
+    components["SearchRequestSchema"]["properties"]["query"]["pattern"] = schemas.NOT_BLANK
+    components["Legs"]["not"] = {  # at least one leg
+        "properties": {"lexical": {"const": False}, "vector": {"const": False}},
+        "required": ["lexical", "vector"],
+    }

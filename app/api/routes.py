@@ -66,6 +66,8 @@ def profiles() -> Any:
       security: [{bearerAuth: []}]
       responses:
         200: {description: profiles with their fusion settings and provenance}
+        401: {content: {application/json: {schema: ErrorSchema}}}
+        503: {content: {application/json: {schema: ErrorSchema}}}
     """
     parts = components()
     parts.verifier.verify(request.headers.get("Authorization"))

@@ -7,6 +7,7 @@ Limits that are configurable are checked against settings in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -14,6 +15,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from app.settings import Settings
 
 MAX_FILTERS = 16
+#: A query must contain a character outside this class (Python's ``str.isspace``
+#: set, spelled out so JSON Schema's regex dialect reads it the same way).
+NOT_BLANK = r"[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 METADATA_KEY = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="metadata keys are 1-64 of [A-Za-z0-9_.-]")
 
 
@@ -32,15 +36,14 @@ class StrictBoolean(fields.Boolean):
 
 
 class StrictInteger(fields.Integer):
-    """JSON integers only: not 1.5, not "10", not true."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(strict=True, **kwargs)
+    """JSON Schema integers: 10 and 10.0, not 1.5, not "10", not true."""
 
     def _validated(self, value: Any) -> int:
-        if isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.make_error("invalid")
-        return super()._validated(value)
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
+        return int(value)
 
 
 class StrictFloat(fields.Float):
@@ -74,15 +77,25 @@ class RerankSchema(StrictSchema):
     depth = StrictInteger(validate=validate.Range(min=1, max=200))
 
 
+MAX_FILTER_VALUES = 64
+#: JSON Schema of :class:`FilterValue`, published in ``/openapi.json``.
+FILTER_VALUE_SCHEMA = {
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "maxItems": MAX_FILTER_VALUES},
+    ]
+}
+
+
 class FilterValue(fields.Field):
     """A metadata filter value: one string or a non-empty list of strings."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[str, ...]:
         if isinstance(value, str) and value:
             return (value,)
-        if isinstance(value, list) and value and len(value) <= 64 and all(isinstance(v, str) and v for v in value):
+        if isinstance(value, list) and value and len(value) <= MAX_FILTER_VALUES and all(isinstance(v, str) and v for v in value):
             return tuple(value)
-        raise ValidationError("must be a non-empty string or a list of 1-64 non-empty strings")
+        raise ValidationError(f"must be a non-empty string or a list of 1-{MAX_FILTER_VALUES} non-empty strings")
 
 
 class SearchRequestSchema(StrictSchema):
@@ -101,7 +114,7 @@ class SearchRequestSchema(StrictSchema):
 
     @validates_schema
     def _query_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "query" in data and not data["query"].strip():
+        if "query" in data and not re.search(NOT_BLANK, data["query"]):
             raise ValidationError("must not be blank", "query")
         if len(data.get("filters", {})) > MAX_FILTERS:
             raise ValidationError(f"at most {MAX_FILTERS} metadata filters", "filters")

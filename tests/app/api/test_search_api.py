@@ -242,7 +242,7 @@ def test_openapi_publishes_the_enforced_limits(client, indexed_settings) -> None
 
 
 @pytest.mark.parametrize("field", [
-    {"size": 1.5}, {"size": "10"}, {"size": True}, {"from": 2.0}, {"explain": 1}, {"explain": 0},
+    {"size": 1.5}, {"size": "10"}, {"size": True}, {"from": 2.5}, {"explain": 1}, {"explain": 0},
     {"explain": "true"}, {"legs": {"vector": 0}}, {"fusion": {"weights": {"lexical": "0.5"}}},
     {"fusion": {"weights": {"vector": False}}}, {"fusion": {"rank_constant": 60.5}},
 ])
