@@ -41,9 +41,19 @@ class PayloadTooLarge(ServiceError):
     code = "payload_too_large"
 
 
+#: Seconds a client should wait before retrying a transient 503.
+RETRY_AFTER_S = 1
+
+
 class Unavailable(ServiceError):
+    """503; ``retry_after_s`` (sent as ``Retry-After``) when the cause is transient."""
+
     status = 503
     code = "unavailable"
+
+    def __init__(self, message: str, details: Any = None, *, retry_after_s: int | None = None) -> None:
+        super().__init__(message, details)
+        self.retry_after_s = retry_after_s
 
 
 class ModelVersionMismatch(Unavailable):

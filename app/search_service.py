@@ -27,7 +27,7 @@ from app.backends.base import (
     index_version,
 )
 from app.embedding import Encoder
-from app.errors import InvalidRequest, ModelVersionMismatch, Unavailable
+from app.errors import RETRY_AFTER_S, InvalidRequest, ModelVersionMismatch, Unavailable
 from app.fusion import FusedHit, LegContribution, fuse, interpolate
 from app.observability.hooks import observe_search
 from app.profiles import FusionConfig, ProfileError, resolve
@@ -123,6 +123,11 @@ class SearchService:
         # Run legs concurrently (inside the backend: threads, or one _msearch).
         with timings.stage("retrieve"):
             results = self._run_legs(legs, access, config)
+        degraded = [name for name, result in results.items() if result.failure is not None]
+        degraded += [f"{name}:partial" for name, result in results.items() if result.partial]
+        results = {name: result for name, result in results.items() if result.failure is None}
+        if not results:
+            raise Unavailable("every retrieval leg failed: " + "; ".join(degraded), retry_after_s=RETRY_AFTER_S)
         for name, result in results.items():
             timings.stages[name] = round(result.took_ms, 3)
         best_chunk = {name: best_chunk_per_document(result.hits) for name, result in results.items()}
@@ -154,7 +159,6 @@ class SearchService:
         ]
 
         # Rerank the head of the fused list.
-        degraded: list[str] = []
         chunks: dict[str, Chunk] = {}
         if config.rerank_enabled:
             with timings.stage("rerank"):
@@ -200,7 +204,7 @@ class SearchService:
         try:
             index = self.backend.live_index()
         except BackendError as exc:
-            raise Unavailable(str(exc)) from None
+            raise backend_unavailable(exc) from None
         if index.model_version != self.encoder.model_version:
             raise ModelVersionMismatch(
                 f"index {index.name!r} was built with embedding model {index.model_version!r} but the service runs "
@@ -222,9 +226,11 @@ class SearchService:
         except QueryRejected as exc:
             raise InvalidRequest(f"the search engine rejected the query: {exc}") from None
         except BackendError as exc:
-            raise Unavailable(str(exc)) from None
+            raise backend_unavailable(exc) from None
         except TimeoutError:
-            raise Unavailable(f"a retrieval leg took longer than {self.settings.leg_timeout_s} s") from None
+            raise Unavailable(
+                f"a retrieval leg took longer than {self.settings.leg_timeout_s} s", retry_after_s=RETRY_AFTER_S
+            ) from None
 
     def _fetch(self, chunk_ids: Sequence[str], access: AccessFilter) -> dict[str, Chunk]:
         """The stored chunks ``access`` admits, by id.
@@ -236,7 +242,7 @@ class SearchService:
         try:
             found = self.backend.fetch_chunks(chunk_ids)
         except BackendError as exc:
-            raise Unavailable(str(exc)) from None
+            raise backend_unavailable(exc) from None
         return {chunk_id: chunk for chunk_id, chunk in found.items() if access.admits(chunk)}
 
     def _rerank(
@@ -317,6 +323,11 @@ def best_chunk_per_document(hits: Sequence[LegHit]) -> dict[str, LegHit]:
         if hit.doc_id not in best:
             best[hit.doc_id] = hit
     return best
+
+
+def backend_unavailable(exc: BackendError) -> Unavailable:
+    """The 503 for a backend failure; worth a retry only when the cause is transient."""
+    return Unavailable(str(exc), retry_after_s=RETRY_AFTER_S if exc.transient else None)
 
 
 def snippet_chunk_id(doc: RankedDocument) -> str:

@@ -14,7 +14,7 @@ from app.api.redaction import path_names, redact
 from app.api.routes import api
 from app.auth import TokenVerifier
 from app.components import Components
-from app.errors import PayloadTooLarge, ServiceError
+from app.errors import PayloadTooLarge, ServiceError, Unavailable
 from app.observability.hooks import install as install_observability
 from app.settings import Settings
 
@@ -46,7 +46,10 @@ def create_app(settings: Settings | None = None, **components: Any) -> Flask:
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> Any:
-        return jsonify(redact(exc.body(), server_paths)), exc.status
+        response = jsonify(redact(exc.body(), server_paths))
+        if isinstance(exc, Unavailable) and exc.retry_after_s is not None:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response, exc.status
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge) -> Any:

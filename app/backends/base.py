@@ -137,6 +137,10 @@ class LegResult:
     name: str
     hits: list[LegHit]
     took_ms: float
+    #: Why the leg has no answer (the engine failed it), or ``None``.
+    failure: str | None = None
+    #: The engine answered from some shards only, or stopped at its timeout.
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,15 @@ class IndexInfo:
 
 
 class BackendError(RuntimeError):
-    """The backend cannot answer (down, missing index); maps to HTTP 503."""
+    """The backend cannot answer (down, missing index); maps to HTTP 503.
+
+    ``transient`` errors (unreachable, overloaded, timed out) are worth a retry
+    shortly, so their 503 carries ``Retry-After``; a damaged or missing index is not.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class IndexNotFound(BackendError):

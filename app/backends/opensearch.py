@@ -38,7 +38,7 @@ from app.backends.base import (
     index_version,
     AccessFilter,
 )
-from app.backends.opensearch_client import build_client, from_error_response, translate
+from app.backends.opensearch_client import DEADLINE_PARAM, build_client, from_error_response, translate
 from app.backends.opensearch_templates import DOCUMENT_TEXT, committed_versions, render_template, template_name
 from app.settings import Settings
 
@@ -122,16 +122,23 @@ class OpenSearchBackend:
             "searching",
             self.client.msearch,
             body=req.msearch_lines(index or self.alias, bodies),
-            params={"request_timeout": self.settings.leg_timeout_s},
+            params={DEADLINE_PARAM: self.settings.leg_timeout_s},
         )
         wall_ms = (time.perf_counter() - started) * 1000
         results = {}
         for name, item in zip(names, response.get("responses", [])):
             if "error" in item:
-                raise from_error_response(item.get("status", 500), item["error"], f"running the {name} leg") or BackendError(
-                    f"the {name} leg failed: {item['error']}"
+                error = from_error_response(item.get("status", 500), item["error"], f"running the {name} leg") or BackendError(
+                    f"the {name} leg failed: {item['error']}", transient=True
                 )
-            results[name] = LegResult(name=name, hits=_leg_hits(item), took_ms=float(item.get("took", wall_ms)))
+                if not (isinstance(error, BackendError) and error.transient and not isinstance(error, IndexNotFound)):
+                    raise error
+                # One leg overloaded or failed on the cluster: the other still answers.
+                results[name] = LegResult(name=name, hits=[], took_ms=wall_ms, failure=str(error))
+                continue
+            results[name] = LegResult(
+                name=name, hits=_leg_hits(item), took_ms=float(item.get("took", wall_ms)), partial=_is_partial(item)
+            )
         if len(results) != len(names):
             raise BackendError(f"_msearch answered {len(results)} of {len(names)} legs")
         return results
@@ -178,10 +185,10 @@ class OpenSearchBackend:
             self.client.search,
             index=self.alias,
             body=body,
-            params={"search_pipeline": pipeline_id, "request_timeout": self.settings.leg_timeout_s},
+            params={"search_pipeline": pipeline_id, DEADLINE_PARAM: self.settings.leg_timeout_s},
         )
         took = float(response.get("took", (time.perf_counter() - started) * 1000))
-        return LegResult(name="hybrid", hits=_leg_hits(response), took_ms=took)
+        return LegResult(name="hybrid", hits=_leg_hits(response), took_ms=took, partial=_is_partial(response))
 
     def _ensure_pipeline(self, body: dict[str, Any]) -> str:
         pipeline_id = req.pipeline_id(body)
@@ -543,6 +550,12 @@ class OpenSearchBackend:
         """Chunks in ``index`` (matching ``query``)."""
         body = {"query": dict(query)} if query is not None else None
         return int(self._call(f"counting {index}", self.client.count, index=index, body=body)["count"])
+
+
+def _is_partial(response: Mapping[str, Any]) -> bool:
+    """A search answer that stopped at its timeout or lacks some shards."""
+    shards = response.get("_shards") or {}
+    return bool(response.get("timed_out")) or int(shards.get("failed", 0) or 0) > 0
 
 
 def _leg_hits(response: Mapping[str, Any]) -> list[LegHit]:

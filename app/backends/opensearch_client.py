@@ -22,8 +22,20 @@ from app.settings import Settings
 RETRY_STATUSES = (429, 502, 503, 504)
 
 
+#: Query parameter (ours, never sent) carrying one call's overall deadline in seconds.
+DEADLINE_PARAM = "deadline_s"
+#: Attempts a search gets inside its deadline: a retry, but never a third search.
+SEARCH_ATTEMPTS = 2
+
+
 class BackoffTransport(Transport):
-    """opensearch-py's transport, sleeping between retries (it retries at once)."""
+    """opensearch-py's transport, sleeping between retries (it retries at once).
+
+    A call with ``params[DEADLINE_PARAM]`` is a search under one deadline: each
+    attempt's client timeout is what remains of it, there is at most one retry,
+    and a timed-out attempt is not resent, since the first may still be running
+    on the cluster.
+    """
 
     def __init__(self, *args: Any, backoff_s: float = 0.5, max_backoff_s: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -32,21 +44,30 @@ class BackoffTransport(Transport):
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
 
-    def perform_request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        for attempt in range(self.attempts):
+    def perform_request(self, method: str, url: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        params = dict(params or {})
+        deadline_s = params.pop(DEADLINE_PARAM, None)
+        deadline = None if deadline_s is None else time.monotonic() + float(deadline_s)
+        attempts = self.attempts if deadline is None else min(self.attempts, SEARCH_ATTEMPTS)
+        for attempt in range(attempts):
+            if deadline is not None:
+                params["request_timeout"] = max(0.001, deadline - time.monotonic())
             try:
-                return super().perform_request(method, url, *args, **kwargs)
+                return super().perform_request(method, url, params, *args, **kwargs)
             except os_exc.ConnectionTimeout:
-                if not self.retry_on_timeout or attempt == self.attempts - 1:
+                if not self.retry_on_timeout or deadline is not None or attempt == attempts - 1:
                     raise
             except os_exc.ConnectionError:
-                if attempt == self.attempts - 1:
+                if attempt == attempts - 1:
                     raise
             except os_exc.TransportError as exc:
-                if exc.status_code not in self.retry_on_status or attempt == self.attempts - 1:
+                if exc.status_code not in self.retry_on_status or attempt == attempts - 1:
                     raise
             # Full jitter keeps many workers from retrying in lockstep.
-            time.sleep(random.uniform(0.5, 1.0) * min(self.max_backoff_s, self.backoff_s * 2**attempt))
+            pause = random.uniform(0.5, 1.0) * min(self.max_backoff_s, self.backoff_s * 2**attempt)
+            if deadline is not None:
+                pause = min(pause, max(0.0, (deadline - time.monotonic()) / 2))
+            time.sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -131,14 +152,16 @@ def error_type(error: Any) -> str:
 
 def translate(exc: Exception, what: str) -> Exception:
     """Our error for a transport error raised while doing ``what``."""
-    if isinstance(exc, os_exc.ConnectionError):  # includes timeouts and TLS failures
-        return BackendError(f"OpenSearch is unreachable while {what}: {exc.error}")
+    if isinstance(exc, os_exc.ConnectionTimeout):
+        return BackendError(f"OpenSearch did not answer in time while {what}", transient=True)
+    if isinstance(exc, os_exc.ConnectionError):  # includes TLS failures
+        return BackendError(f"OpenSearch is unreachable while {what}: {exc.error}", transient=True)
     if not isinstance(exc, os_exc.TransportError):
         return exc
     status = exc.status_code if isinstance(exc.status_code, int) else 0
     info = exc.info if isinstance(exc.info, dict) else {}
     return from_error_response(status, info.get("error"), what) or BackendError(
-        f"OpenSearch failed while {what}: HTTP {exc.status_code} {reason(exc)}"
+        f"OpenSearch failed while {what}: HTTP {exc.status_code} {reason(exc)}", transient=status in RETRY_STATUSES
     )
 
 
@@ -154,5 +177,5 @@ def from_error_response(status: int, error: Any, what: str) -> Exception | None:
     if status in (401, 403):
         return BackendError(f"OpenSearch refused our credentials while {what} (HTTP {status}): {text}")
     if status:
-        return BackendError(f"OpenSearch failed while {what}: HTTP {status} {text}")
+        return BackendError(f"OpenSearch failed while {what}: HTTP {status} {text}", transient=status in RETRY_STATUSES or status >= 500)
     return None

@@ -79,6 +79,9 @@ class StubCluster:
         self.delays: list[tuple[str, re.Pattern[str], float]] = []
         #: item id → statuses to answer on successive bulk attempts (e.g. [429]).
         self.item_faults: dict[str, list[int]] = {}
+        #: ``_msearch`` position → the status that item answers with (a leg failing alone),
+        #: or ``"timed_out"`` / ``"shard_failure"`` for a partial answer.
+        self.msearch_item_faults: dict[int, int | str] = {}
         self.requests: list[dict[str, Any]] = []
         self.violations: list[str] = []
         self.lock = threading.RLock()
@@ -419,11 +422,22 @@ class StubCluster:
 
     def msearch(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
         responses = []
-        for header, search in zip(body[::2], body[1::2]):
+        for position, (header, search) in enumerate(zip(body[::2], body[1::2])):
+            fault = self.msearch_item_faults.get(position)
+            if isinstance(fault, int):
+                kind = "es_rejected_execution_exception" if fault == 429 else "stub_fault"
+                responses.append({"error": error(fault, kind, f"injected {fault}").body["error"], "status": fault})
+                continue
             try:
-                responses.append(self._search(header.get("index", parts[0]), search, {}) | {"status": 200})
+                answer = self._search(header.get("index", parts[0]), search, {}) | {"status": 200}
             except HttpError as exc:
                 responses.append({"error": exc.body["error"], "status": exc.status})
+                continue
+            if fault == "timed_out":
+                answer["timed_out"] = True
+            elif fault == "shard_failure":
+                answer["_shards"] = {"total": 2, "successful": 1, "skipped": 0, "failed": 1}
+            responses.append(answer)
         return {"took": 1, "responses": responses}
 
     def search(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
