@@ -53,8 +53,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def refuse_public_bind(binds: Iterable[str]) -> None:
     """Raise :class:`CommandError` unless every address is loopback or a unix socket.
 
-    Development mode signs with a secret any local user can read, so it must
-    never answer another machine.
+    Development mode's secret is generated and kept beside the data, not chosen
+    and guarded by an operator, so it must never answer another machine.
     """
     for bind in binds:
         if bind.startswith(("unix:", "fd://")):
