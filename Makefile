@@ -23,6 +23,8 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Lucene 9.5 for the lucene-bm25 reference system: only the wheel's jar is used.
+	$(BIN)/python -m pip install --quiet --no-deps pyserini==0.22.1
 	touch $(STAMP)
 
 models: $(STAMP)  ## export the embedding model to ONNX (skipped when up to date)

@@ -198,6 +198,11 @@ class Settings:
     #: Keys per ``list_objects_v2`` page (S3 caps it at 1000).
     s3_list_page_size: int = 1000
 
+    # --- evaluation ---------------------------------------------------------------
+    #: Lucene fat jar for the ``lucene-bm25`` reference system; unset = the one
+    #: in the installed ``pyserini`` wheel.
+    lucene_jar: Path | None = None
+
     # --- observability ----------------------------------------------------------
     log_level: str = "INFO"
     #: Log raw query text; off by default (a keyed hash and length are logged).

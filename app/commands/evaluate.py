@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source = ev.add_mutually_exclusive_group()
     source.add_argument("--profile", help="fusion profile name (profiles/NAME.json)")
     source.add_argument("--config", type=Path, help="fusion profile JSON file")
-    ev.add_argument("--systems", default=DEFAULT_SYSTEMS, help=f"comma-separated (default: {DEFAULT_SYSTEMS}; also: profile)")
+    ev.add_argument("--systems", default=DEFAULT_SYSTEMS, help=f"comma-separated (default: {DEFAULT_SYSTEMS}; also: profile, lucene-bm25)")
     ev.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma-separated (default: {DEFAULT_METRICS})")
     ev.add_argument("--qrels", type=Path, help="judgments to use instead of the split's (TREC, TSV or CSV)")
     ev.add_argument("--json", type=Path, metavar="OUT", help="also write the results as JSON")

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 from tqdm import tqdm
 
 from app.api.schemas import load_search_request
+from app.evaluation import lucene_bm25
 from app.evaluation.collection import IndexedCollection
 from app.evaluation.metrics import Metric, evaluate_rankings, mean
 from app.profiles import FusionConfig
@@ -22,6 +23,8 @@ from app.search_service import SearchService
 SYSTEMS = ("lexical", "vector", "hybrid-rrf", "hybrid-linear", "hybrid-rerank")
 #: The configuration under evaluation exactly as written (a profile or file).
 PROFILE_SYSTEM = "profile"
+#: Systems outside our query path, run over the same collection as references.
+REFERENCE_SYSTEMS = (lucene_bm25.SYSTEM,)
 
 
 @dataclass(frozen=True)
@@ -164,12 +167,22 @@ def fit_query(text: str, limit: int) -> str:
     return text[: cut if cut > 0 else limit]
 
 
+def run_lucene_bm25(collection: IndexedCollection, queries: Mapping[str, str], size: int) -> SystemRun | Unavailable:
+    """Lucene's BM25 over the collection's whole documents (the keyword search being replaced)."""
+    try:
+        rankings = lucene_bm25.rank_documents(collection.dataset, queries, size, collection.settings.lucene_jar)
+    except lucene_bm25.LuceneUnavailable as exc:
+        return Unavailable(lucene_bm25.SYSTEM, str(exc))
+    return SystemRun(lucene_bm25.SYSTEM, rankings)
+
+
 def parse_systems(text: str | Sequence[str]) -> list[str]:
     """``"lexical,hybrid-rrf"`` → validated names, order kept, duplicates dropped."""
     names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
+    known = (*SYSTEMS, PROFILE_SYSTEM, *REFERENCE_SYSTEMS)
     for name in names:
-        if name not in (*SYSTEMS, PROFILE_SYSTEM):
-            raise ValueError(f"unknown system {name!r}; choose from {', '.join((*SYSTEMS, PROFILE_SYSTEM))}")
+        if name not in known:
+            raise ValueError(f"unknown system {name!r}; choose from {', '.join(known)}")
     return list(dict.fromkeys(names))
 
 
@@ -188,8 +201,11 @@ def evaluate_systems(
     size = max(m.k or base.depth for m in metrics)
     results: dict[str, dict[str, Any] | str] = {}
     for name in systems:
-        outcome = run_system(collection, define_system(name, base), queries, size, reranker=reranker,
-                             profile=profile if name == PROFILE_SYSTEM else None, progress=progress)
+        if name == lucene_bm25.SYSTEM:
+            outcome = run_lucene_bm25(collection, queries, size)
+        else:
+            outcome = run_system(collection, define_system(name, base), queries, size, reranker=reranker,
+                                 profile=profile if name == PROFILE_SYSTEM else None, progress=progress)
         if isinstance(outcome, Unavailable):
             results[name] = outcome.reason
             continue

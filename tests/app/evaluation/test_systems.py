@@ -25,3 +25,11 @@ def test_systems_force_method_and_legs_but_keep_the_profile():
     assert parse_systems("lexical, vector,lexical") == ["lexical", "vector"]
     with pytest.raises(ValueError):
         parse_systems("bm42")
+
+
+def test_the_lucene_reference_is_a_system_name():
+    from app.evaluation.systems import parse_systems
+
+    assert parse_systems("lexical,lucene-bm25") == ["lexical", "lucene-bm25"]
+    with pytest.raises(ValueError, match="lucene-bm25"):
+        parse_systems("lucene")
