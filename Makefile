@@ -18,7 +18,7 @@ test: $(STAMP) models  ## the whole test suite
 install: $(STAMP)
 
 # torch first, pinned, so nothing resolves a multi-GB CUDA build.
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
