@@ -11,13 +11,14 @@ default ``text`` field. A missing jar or Java is :class:`Unavailable` with the r
 from __future__ import annotations
 
 import importlib.util
-import json
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from app.documents import Document
+from app.evaluation.collection import beir_documents
 from app.evaluation.judgments import BeirDataset
 
 SYSTEM = "lucene-bm25"
@@ -63,7 +64,7 @@ def rank_documents(dataset: BeirDataset, queries: Mapping[str, str], size: int, 
     with tempfile.TemporaryDirectory(prefix="lucene-bm25-") as scratch:
         work = Path(scratch)
         _run([javac, "-cp", str(jar), "-d", str(work), str(SOURCE)], "compiling LuceneBm25.java")
-        _write_tsv(work / "docs.tsv", _documents(dataset.corpus_path))
+        _write_tsv(work / "docs.tsv", _documents(dataset))
         _write_tsv(work / "queries.tsv", queries.items())
         _run([java, "-cp", f"{jar}:{work}", "LuceneBm25", str(work / "docs.tsv"), str(work / "queries.tsv"),
               str(size), str(work / "run.tsv")], "ranking with Lucene")
@@ -74,12 +75,11 @@ def rank_documents(dataset: BeirDataset, queries: Mapping[str, str], size: int, 
     return rankings
 
 
-def _documents(corpus: Path) -> Iterable[tuple[str, str]]:
-    with corpus.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                record = json.loads(line)
-                yield str(record["_id"]), f"{record.get('title') or ''} {record.get('text') or ''}"
+def _documents(dataset: BeirDataset) -> Iterable[tuple[str, str]]:
+    """(id, title + body) of the documents our own index of ``dataset`` holds."""
+    for document in beir_documents(dataset, tenant="lucene"):
+        if isinstance(document, Document):
+            yield document.id, f"{document.title} {document.body}"
 
 
 def _write_tsv(path: Path, rows: Iterable[tuple[str, str]]) -> None:
