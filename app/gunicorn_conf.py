@@ -75,11 +75,12 @@ logconfig_dict = {
 def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
     """Refuse a development-mode server on a public address, however it was started."""
     if _settings.dev_mode:
+        from app.cli import CommandError
         from app.commands.serve import refuse_public_bind
 
         try:
             refuse_public_bind(server.cfg.bind)
-        except Exception as exc:  # noqa: BLE001 - gunicorn prints a RuntimeError as one line
+        except CommandError as exc:  # gunicorn prints a RuntimeError as one line
             raise RuntimeError(str(exc)) from None
 
 

@@ -131,7 +131,7 @@ class OpenSearchBackend:
                 error = from_error_response(item.get("status", 500), item["error"], f"running the {name} leg") or BackendError(
                     f"the {name} leg failed: {item['error']}", transient=True
                 )
-                if not (isinstance(error, BackendError) and error.transient and not isinstance(error, IndexNotFound)):
+                if not (isinstance(error, BackendError) and error.transient):
                     raise error
                 # One leg overloaded or failed on the cluster: the other still answers.
                 results[name] = LegResult(name=name, hits=[], took_ms=wall_ms, failure=str(error))

@@ -161,7 +161,7 @@ def translate(exc: Exception, what: str) -> Exception:
     status = exc.status_code if isinstance(exc.status_code, int) else 0
     info = exc.info if isinstance(exc.info, dict) else {}
     return from_error_response(status, info.get("error"), what) or BackendError(
-        f"OpenSearch failed while {what}: HTTP {exc.status_code} {reason(exc)}", transient=status in RETRY_STATUSES
+        f"OpenSearch failed while {what}: HTTP {exc.status_code} {reason(exc)}"
     )
 
 

@@ -64,3 +64,20 @@ def test_loopback_binds_are_allowed(bind: str) -> None:
 def test_public_binds_are_refused(bind: str) -> None:
     with pytest.raises(CommandError, match="loopback only"):
         refuse_public_bind(["127.0.0.1:1", bind])
+
+
+def test_gunicorn_refuses_a_public_bind_in_dev_mode_however_it_was_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from app import gunicorn_conf
+    from app.settings import Settings
+
+    def server(*binds: str):
+        return types.SimpleNamespace(cfg=types.SimpleNamespace(bind=list(binds)))
+
+    monkeypatch.setattr(gunicorn_conf, "_settings", Settings(dev_mode=True))
+    with pytest.raises(RuntimeError, match="loopback only"):
+        gunicorn_conf.on_starting(server("127.0.0.1:8080", "0.0.0.0:8080"))
+    gunicorn_conf.on_starting(server("127.0.0.1:8080", "unix:/tmp/hybrid.sock"))
+    monkeypatch.setattr(gunicorn_conf, "_settings", Settings())
+    gunicorn_conf.on_starting(server("0.0.0.0:8080"))  # production binds where it is told
