@@ -39,7 +39,7 @@ from app.backends.base import (
     AccessFilter,
 )
 from app.backends.opensearch_client import DEADLINE_PARAM, build_client, from_error_response, translate
-from app.backends.opensearch_templates import DOCUMENT_TEXT, committed_versions, render_template, template_name
+from app.backends.opensearch_templates import DOCUMENT_TEXT, committed_versions, render_template, template_drift, template_name
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -563,40 +563,6 @@ def _leg_hits(response: Mapping[str, Any]) -> list[LegHit]:
         LegHit(chunk_id=hit["_id"], doc_id=hit.get("_source", {}).get("doc_id", ""), score=float(hit["_score"] or 0.0))
         for hit in response.get("hits", {}).get("hits", [])
     ]
-
-
-# ------------------------------------------------------------------- template drift
-def template_drift(wanted: Mapping[str, Any], cluster: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Dotted paths where the cluster's template differs from ours (settings compared as strings)."""
-    ours, theirs = _comparable(wanted), _comparable(cluster)
-    return {
-        path: {"cluster": theirs.get(path), "repository": ours.get(path)}
-        for path in sorted(set(ours) | set(theirs))
-        if ours.get(path) != theirs.get(path)
-    }
-
-
-def _comparable(template: Mapping[str, Any]) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    body = dict(template)
-    inner = dict(body.pop("template", {}) or {})
-    settings = inner.pop("settings", {}) or {}
-    for key, value in _flatten(settings).items():
-        # The cluster answers index settings as "index.x" strings.
-        key = key if key.startswith("index.") else f"index.{key}"
-        flat[f"template.settings.{key}"] = str(value).lower() if isinstance(value, bool) else str(value)
-    for key, value in _flatten({"template": inner, **body}).items():
-        flat[key] = value
-    return flat
-
-
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, Mapping) and value:
-        out: dict[str, Any] = {}
-        for key, sub in value.items():
-            out.update(_flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: value}
 
 
 def _with_document_body(chunks: Sequence[Chunk]) -> list[Chunk]:

@@ -6,7 +6,8 @@ files in sync with this module). At install time the committed file is read and
 only the operator-tunable values (shards, replicas, ``ef_search``, the HNSW
 engine and graph parameters, the alias prefix) are overlaid from
 :class:`~app.settings.Settings` by :func:`render_template`, so the cluster gets
-exactly the reviewed structure.
+exactly the reviewed structure; :func:`template_drift` says where a cluster's
+stored copy differs from it.
 
 Index names: template ``vN`` matches ``<alias>-vN-*``; the backend names the
 physical indexes ``<alias>-vN-000001``, ``-000002``... (a generation suffix, so a
@@ -169,6 +170,39 @@ def write_templates(settings: Settings | None = None) -> list[Path]:
         path.write_text(json.dumps(build_template(version, settings), indent=2) + "\n", encoding="utf-8")
         written.append(path)
     return written
+
+
+def template_drift(wanted: Mapping[str, Any], cluster: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Dotted paths where the cluster's template differs from ours (settings compared as strings)."""
+    ours, theirs = _comparable(wanted), _comparable(cluster)
+    return {
+        path: {"cluster": theirs.get(path), "repository": ours.get(path)}
+        for path in sorted(set(ours) | set(theirs))
+        if ours.get(path) != theirs.get(path)
+    }
+
+
+def _comparable(template: Mapping[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    body = dict(template)
+    inner = dict(body.pop("template", {}) or {})
+    settings = inner.pop("settings", {}) or {}
+    for key, value in _flatten(settings).items():
+        # The cluster answers index settings as "index.x" strings.
+        key = key if key.startswith("index.") else f"index.{key}"
+        flat[f"template.settings.{key}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    for key, value in _flatten({"template": inner, **body}).items():
+        flat[key] = value
+    return flat
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, Mapping) and value:
+        out: dict[str, Any] = {}
+        for key, sub in value.items():
+            out.update(_flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
 
 
 if __name__ == "__main__":  # python -m app.backends.opensearch_templates
