@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -16,7 +18,10 @@ def serve(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys):
     """Run ``serve`` in-process up to the point it would exec gunicorn; (code, err, exec argv or None)."""
     monkeypatch.setenv("HYBRID_DATA_DIR", str(settings.data_dir))
     monkeypatch.delenv("HYBRID_JWT_SECRET", raising=False)
-    monkeypatch.delenv("HYBRID_DEV_MODE", raising=False)
+    # serve --dev sets HYBRID_DEV_MODE for gunicorn; setenv first so monkeypatch
+    # removes it again afterwards (a delenv of an absent name records nothing).
+    monkeypatch.setenv("HYBRID_DEV_MODE", "0")
+    monkeypatch.delenv("HYBRID_DEV_MODE")
     execs: list[list[str]] = []
     monkeypatch.setattr(os, "execv", lambda path, argv: execs.append(argv))
 
@@ -66,18 +71,21 @@ def test_public_binds_are_refused(bind: str) -> None:
         refuse_public_bind(["127.0.0.1:1", bind])
 
 
-def test_gunicorn_refuses_a_public_bind_in_dev_mode_however_it_was_started(monkeypatch: pytest.MonkeyPatch) -> None:
-    import types
+def on_starting(binds: list[str], **env: str) -> subprocess.CompletedProcess:
+    """gunicorn's ``on_starting`` hook in a fresh process: importing the config
+    prepares the metrics and cache directories, which must not leak into this one."""
+    script = (
+        "import sys, types, app.gunicorn_conf as conf\n"
+        "conf.on_starting(types.SimpleNamespace(cfg=types.SimpleNamespace(bind=sys.argv[1:])))\n"
+    )
+    return subprocess.run([sys.executable, "-c", script, *binds], capture_output=True, text=True,
+                          env={**os.environ, **env}, check=False)
 
-    from app import gunicorn_conf
-    from app.settings import Settings
 
-    def server(*binds: str):
-        return types.SimpleNamespace(cfg=types.SimpleNamespace(bind=list(binds)))
-
-    monkeypatch.setattr(gunicorn_conf, "_settings", Settings(dev_mode=True))
-    with pytest.raises(RuntimeError, match="loopback only"):
-        gunicorn_conf.on_starting(server("127.0.0.1:8080", "0.0.0.0:8080"))
-    gunicorn_conf.on_starting(server("127.0.0.1:8080", "unix:/tmp/hybrid.sock"))
-    monkeypatch.setattr(gunicorn_conf, "_settings", Settings())
-    gunicorn_conf.on_starting(server("0.0.0.0:8080"))  # production binds where it is told
+def test_gunicorn_refuses_a_public_bind_in_dev_mode_however_it_was_started(tmp_path) -> None:
+    dev = {"HYBRID_DEV_MODE": "1", "HYBRID_METRICS_DIR": str(tmp_path / "metrics")}
+    refused = on_starting(["127.0.0.1:8080", "0.0.0.0:8080"], **dev)
+    assert refused.returncode != 0 and "RuntimeError: development mode serves loopback only" in refused.stderr
+    assert on_starting(["127.0.0.1:8080", "unix:/tmp/hybrid.sock"], **dev).returncode == 0
+    production = on_starting(["0.0.0.0:8080"], HYBRID_METRICS_DIR=str(tmp_path / "metrics"))
+    assert production.returncode == 0, production.stderr  # production binds where it is told
