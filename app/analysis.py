@@ -2,15 +2,20 @@
 
 Each template version has one :class:`LexicalDesign` (:data:`LEXICAL_DESIGNS`):
 its analyzer and whether BM25 runs over whole documents or over chunks. The
-embedded backend builds a tantivy analyzer from it; the OpenSearch templates
-declare the same chain as a custom analyzer (:func:`opensearch_analysis`). A
-test checks they agree.
+OpenSearch templates declare the chain as a custom analyzer
+(:func:`opensearch_analysis`); the embedded backend runs the same chain in
+Python (:class:`Analyzer`) and hands tantivy the analysed terms, because
+tantivy's own tokenizer and stemmer differ from Lucene's. Tests check the two
+produce the same terms, against Lucene itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+import regex
 
 #: Lucene's ``_english_`` stop-word set (EnglishAnalyzer.ENGLISH_STOP_WORDS_SET).
 LUCENE_ENGLISH_STOP_WORDS: tuple[str, ...] = (
@@ -52,8 +57,8 @@ class AnalyzerSpec:
     stop_words: tuple[str, ...]
     #: Snowball language; ``english`` is Porter2 in both tantivy and Lucene.
     stemmer: str
-    #: Tokens longer than this are dropped (tantivy's default, mirrored in
-    #: OpenSearch with a ``length`` filter).
+    #: Tokens longer than this many characters are dropped (OpenSearch's
+    #: ``length`` filter, which counts UTF-16 code units).
     max_token_length: int = 40
 
 
@@ -94,8 +99,68 @@ def document_text(title: str, body: str) -> str:
     return f"{title}\n{body}" if title and body else title or body
 
 
+# Word boundaries as Lucene's StandardTokenizer draws them (Unicode UAX#29), for
+# the scripts it treats as words: letters join across . : ' ’ · between letters,
+# digits across . , ; ' ’ between digits, and letters, digits, marks and
+# connectors (_) run together (a connector alone is no word). Han and Hiragana are one token per character.
+_LETTER = r"[\p{L}--\p{Han}--\p{Hiragana}]\p{M}*"
+_CORE = rf"{_LETTER}(?:[.:'’·]{_LETTER})*|\p{{N}}\p{{M}}*(?:[.,;'’]\p{{N}}\p{{M}}*)*"
+_WORD = regex.compile(
+    rf"[\p{{Han}}\p{{Hiragana}}]|[\p{{M}}\p{{Pc}}]*(?:{_CORE})(?:{_CORE}|[\p{{M}}\p{{Pc}}])*", regex.V1
+)
+#: StandardTokenizer splits longer words into pieces of this many characters.
+_STANDARD_MAX_TOKEN_LENGTH = 255
+
+
+class Analyzer:
+    """The chain of an :class:`AnalyzerSpec` as Lucene runs it: standard tokenizer,
+    length cap, lowercase, stop words, Snowball stemmer; text in, terms out."""
+
+    def __init__(self, spec: AnalyzerSpec) -> None:
+        import Stemmer  # PyStemmer: libstemmer, the Snowball release Lucene 9 ships
+
+        self.spec = spec
+        self._stop = frozenset(spec.stop_words)
+        self._stemmer = Stemmer.Stemmer(spec.stemmer)
+
+    def analyze(self, text: str) -> list[str]:
+        """The terms of ``text``, in order."""
+        cap, stop = self.spec.max_token_length, self._stop
+        kept = []
+        for word in _WORD.findall(text):
+            pieces = [word] if len(word) <= _STANDARD_MAX_TOKEN_LENGTH else _pieces(word)
+            for piece in pieces:
+                if _utf16_length(piece) <= cap:
+                    term = piece.lower() if piece.isascii() else _lower_each(piece)
+                    if term not in stop:
+                        kept.append(term)
+        return self._stemmer.stemWords(kept)
+
+
+def _pieces(word: str) -> list[str]:
+    return [word[i:i + _STANDARD_MAX_TOKEN_LENGTH] for i in range(0, len(word), _STANDARD_MAX_TOKEN_LENGTH)]
+
+
+def _lower_each(word: str) -> str:
+    """Lowercase character by character, as Java's ``Character.toLowerCase`` does
+    (no final sigma in context; İ is i, not i + combining dot)."""
+    return "".join("i" if c == "\u0130" else c.lower() for c in word)
+
+
+def _utf16_length(word: str) -> int:
+    """Length as Lucene counts it (UTF-16 code units)."""
+    return len(word) if word.isascii() else len(word.encode("utf-16-le")) // 2
+
+
+@lru_cache(maxsize=None)
+def analyzer(spec: AnalyzerSpec) -> Analyzer:
+    """The :class:`Analyzer` of ``spec``, built once per process."""
+    return Analyzer(spec)
+
+
 def tantivy_analyzer(spec: AnalyzerSpec) -> Any:
-    """A tantivy ``TextAnalyzer`` implementing ``spec``."""
+    """tantivy's own approximation of ``spec`` (its simple tokenizer and stemmer),
+    which text indexes of storage schema 2 and earlier were written with."""
     import tantivy
 
     return (

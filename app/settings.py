@@ -80,6 +80,10 @@ class Settings:
     #: files, and a search asks three times: under load those system calls cost
     #: ~2.6 % of the workers' CPU (issue 6 profile).
     embedded_refresh_interval_s: float = 0.1
+    #: A write rebuilds the embedded text index once replaced or deleted
+    #: documents make up this share of it: until then they count in its BM25
+    #: statistics (as in Lucene until a merge reclaims them).
+    embedded_text_max_deleted_share: float = 0.1
     #: Seconds a query waits on one retrieval leg before failing it.
     leg_timeout_s: float = 5.0
     #: Embedded backend: legs run on two threads only on indexes at least this large.

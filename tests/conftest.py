@@ -25,6 +25,19 @@ def encoder():
     return load_encoder(MODEL_DIR, variant="int8", threads=1)
 
 
+@pytest.fixture(scope="session")
+def lucene_jar() -> Path:
+    """Lucene's jar (pyserini's, installed by make); missing is a skip locally and a failure in CI."""
+    from app.evaluation.lucene_bm25 import LuceneUnavailable, find_jar
+
+    try:
+        return find_jar()
+    except LuceneUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", model_dir=MODEL_DIR, profiles_dir=tmp_path / "profiles",

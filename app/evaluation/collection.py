@@ -87,6 +87,10 @@ def open_collection(dataset: BeirDataset, encoder: "Encoder", settings: Settings
             json.dumps({"key": key, "dataset": str(dataset.root), "documents": report.indexed + report.unchanged,
                         "chunks": report.chunks, "skipped": report.failed}, indent=2)
         )
+    else:
+        # An index cached by an older release: its storage schema is brought up to
+        # this one (the rows are kept; only what is derived from them is rebuilt).
+        backend.repair(backend.live_index().name)
     return IndexedCollection(dataset, index_settings, backend, encoder, key)
 
 

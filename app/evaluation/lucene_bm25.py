@@ -15,14 +15,15 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from app.documents import Document
 from app.evaluation.collection import beir_documents
 from app.evaluation.judgments import BeirDataset
 
 SYSTEM = "lucene-bm25"
-SOURCE = Path(__file__).with_name("lucene") / "LuceneBm25.java"
+#: Our Java programs on Lucene's public API, one ``<Program>.java`` each.
+SOURCES = Path(__file__).with_name("lucene")
 JAR_GLOB = "anserini-*-fatjar.jar"
 
 
@@ -59,15 +60,11 @@ def _one_line(text: str) -> str:
 
 def rank_documents(dataset: BeirDataset, queries: Mapping[str, str], size: int, jar: Path | None = None) -> dict[str, list[str]]:
     """Lucene's top ``size`` document ids per query over ``dataset``'s corpus."""
-    jar = find_jar(jar)
-    java, javac = _java_tools()
     with tempfile.TemporaryDirectory(prefix="lucene-bm25-") as scratch:
         work = Path(scratch)
-        _run([javac, "-cp", str(jar), "-d", str(work), str(SOURCE)], "compiling LuceneBm25.java")
-        _write_tsv(work / "docs.tsv", _documents(dataset))
-        _write_tsv(work / "queries.tsv", queries.items())
-        _run([java, "-cp", f"{jar}:{work}", "LuceneBm25", str(work / "docs.tsv"), str(work / "queries.tsv"),
-              str(size), str(work / "run.tsv")], "ranking with Lucene")
+        write_tsv(work / "docs.tsv", _documents(dataset))
+        write_tsv(work / "queries.tsv", queries.items())
+        run_program("LuceneBm25", [work / "docs.tsv", work / "queries.tsv", size, work / "run.tsv"], work, jar)
         rankings: dict[str, list[str]] = {qid: [] for qid in queries}
         for line in (work / "run.tsv").read_text(encoding="utf-8").splitlines():
             qid, doc_id, _score = line.split("\t")
@@ -82,10 +79,19 @@ def _documents(dataset: BeirDataset) -> Iterable[tuple[str, str]]:
             yield document.id, f"{document.title} {document.body}"
 
 
-def _write_tsv(path: Path, rows: Iterable[tuple[str, str]]) -> None:
+def write_tsv(path: Path, rows: Iterable[Sequence[str]]) -> None:
+    """One line per row, its fields tab-separated, each field's whitespace collapsed."""
     with path.open("w", encoding="utf-8") as out:
-        for key, text in rows:
-            out.write(f"{_one_line(key)}\t{_one_line(text)}\n")
+        for row in rows:
+            out.write("\t".join(_one_line(field) for field in row) + "\n")
+
+
+def run_program(program: str, args: Sequence[object], work: Path, jar: Path | None = None) -> None:
+    """Compile ``lucene/<program>.java`` into ``work`` against the jar and run it with ``args``."""
+    jar = find_jar(jar)
+    java, javac = _java_tools()
+    _run([javac, "-cp", str(jar), "-d", str(work), str(SOURCES / f"{program}.java")], f"compiling {program}.java")
+    _run([java, "-cp", f"{jar}:{work}", program, *map(str, args)], f"running {program}")
 
 
 def _run(argv: list[str], what: str) -> None:

@@ -119,7 +119,7 @@ class Snapshot:
         self._masks_lock = threading.Lock()
         #: tenant code -> (positions, contiguous copy of their vectors), built on first use.
         self._tenant_blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self.text = TextIndex(lexical_design(self.info.template_version))
+        self.text = TextIndex.at(path / "text", lexical_design(self.info.template_version))
         self.text_index, self.searcher = self.text.open_searcher(path / "text")
         self._tenant_sizes = np.bincount(tenants, minlength=len(tenant_codes))
         self.graphs = self._load_graphs(generation, built_from)
@@ -225,7 +225,7 @@ class Snapshot:
         1.7 ms; the ACL term set is what costs.)
         """
         schema = self.text_index.schema
-        terms = self.text.analyzer.analyze(leg.text)
+        terms = self.text.analyze(leg.text)
         mask, admitted = self.allowed(access)
         if not terms or leg.k <= 0 or admitted == 0:
             return []

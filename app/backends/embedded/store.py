@@ -16,8 +16,10 @@ import orjson
 
 from app.backends.base import BackendError, Chunk, IndexInfo
 
-#: 2: chunk ids and the text index's delete key are scoped by tenant (1: by document id).
-SCHEMA_VERSION = 2
+#: 3: the text index holds terms analysed as Lucene does (2: by tantivy's own
+#: chain); 2: chunk ids and the text index's delete key are scoped by tenant
+#: (1: by document id).
+SCHEMA_VERSION = 3
 
 
 def utc_now() -> str:

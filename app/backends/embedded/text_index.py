@@ -5,16 +5,23 @@ one record per chunk (``title`` and ``body`` fields) or one per document (a sing
 ``text`` field holding the whole document). Either way a record carries the
 access fields and the ``row`` of a chunk — for a document, its first chunk — so
 a hit maps to a chunk the snapshot holds.
+
+Text is analysed in Python with the template's chain as Lucene runs it
+(:class:`app.analysis.Analyzer`) and indexed as its terms, split on spaces
+(the ``pre_analyzed`` tokenizer), so both backends index and query the same
+terms. Indexes written before storage schema 3 hold terms from tantivy's own
+chain; :meth:`TextIndex.at` reads which from the index and queries it alike.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from app.analysis import AnalyzerSpec, LexicalDesign, document_text, tantivy_analyzer
+from app.analysis import AnalyzerSpec, LexicalDesign, analyzer, document_text, tantivy_analyzer
 from app.backends.base import PUBLIC, AccessFilter, BackendError, Chunk, document_body
 from app.backends.embedded.store import reason
 
@@ -22,17 +29,37 @@ from app.backends.embedded.store import reason
 BM25_FACTOR = 1.0 + 1.2
 
 
-class TextIndex:
-    """The text index of one lexical design."""
+#: The tokenizer of text fields holding terms analysed in Python: split on spaces.
+PRE_ANALYZED = "pre_analyzed"
 
-    def __init__(self, design: LexicalDesign) -> None:
+
+class TextIndex:
+    """The text index of one lexical design; ``pre_analyzed`` unless it is an
+    index written by tantivy's own chain (storage schema 2 and earlier)."""
+
+    def __init__(self, design: LexicalDesign, *, pre_analyzed: bool = True) -> None:
         self.design = design
-        self.analyzer = analyzer(design.analyzer)
+        self.pre_analyzed = pre_analyzed
+        self._analyze = analyzer(design.analyzer).analyze if pre_analyzed else _tantivy_chain(design.analyzer).analyze
+
+    @classmethod
+    def at(cls, path: Path, design: LexicalDesign) -> "TextIndex":
+        """The text index at ``path`` as it was written: the tokenizer its schema names."""
+        try:
+            fields = json.loads((path / "meta.json").read_text())["schema"]
+            tokenizers = {f["options"]["indexing"]["tokenizer"] for f in fields if f["type"] == "text"}
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls(design)  # unreadable: open() reports it
+        return cls(design, pre_analyzed=PRE_ANALYZED in tokenizers)
+
+    def analyze(self, text: str) -> list[str]:
+        """The terms ``text`` is indexed and queried as."""
+        return self._analyze(text)
 
     def schema(self) -> Any:
         import tantivy
 
-        name = self.design.analyzer.name
+        name = PRE_ANALYZED if self.pre_analyzed else self.design.analyzer.name
         builder = tantivy.SchemaBuilder()
         if self.design.whole_documents:
             builder.add_text_field("text", tokenizer_name=name)
@@ -65,7 +92,10 @@ class TextIndex:
             raise BackendError(
                 f"index {path.parent.name!r}: text index ({path.name}/) is missing or damaged ({reason(exc)})"
             ) from None
-        index.register_tokenizer(self.design.analyzer.name, self.analyzer)
+        if self.pre_analyzed:
+            index.register_tokenizer(PRE_ANALYZED, _split_on_spaces())
+        else:
+            index.register_tokenizer(self.design.analyzer.name, _tantivy_chain(self.design.analyzer))
         return index
 
     def open_searcher(self, path: Path) -> tuple[Any, Any]:
@@ -82,6 +112,18 @@ class TextIndex:
     def segment_count(self, path: Path) -> int:
         """Segments in the text index at ``path`` as last committed (each is searched on its own)."""
         return self.open_searcher(path)[1].num_segments
+
+    @staticmethod
+    def deleted_share(path: Path) -> float:
+        """The share of the records in the text index at ``path`` that are deleted
+        but still counted in its statistics (0 when unreadable)."""
+        try:
+            segments = json.loads((path / "meta.json").read_text())["segments"]
+            held = sum(s["max_doc"] for s in segments)
+            deleted = sum((s["deletes"] or {}).get("num_deleted_docs", 0) for s in segments)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return 0.0
+        return deleted / held if held else 0.0
 
     def match_query(self, schema: Any, terms: Sequence[str], title_boost: float) -> Any:
         """BM25 for analysed ``terms`` as Lucene's match query scores them: over the
@@ -144,13 +186,12 @@ class TextIndex:
             if chunks or chunk.position == 0:
                 chunks.append(chunk)
 
-    @staticmethod
-    def _record(chunk: Chunk, row: int, **fields: str) -> Any:
+    def _record(self, chunk: Chunk, row: int, **fields: str) -> Any:
         import tantivy
 
         doc = tantivy.Document()
         for name, value in fields.items():
-            doc.add_text(name, value)
+            doc.add_text(name, " ".join(self.analyze(value)) if self.pre_analyzed else value)
         doc.add_text("doc_key", chunk.doc_key)
         doc.add_text("tenant", chunk.tenant)
         for principal in chunk.acl:
@@ -163,6 +204,13 @@ class TextIndex:
 
 
 @lru_cache(maxsize=None)
-def analyzer(spec: AnalyzerSpec) -> Any:
-    """The tantivy analyzer of ``spec``, built once per process."""
+def _tantivy_chain(spec: AnalyzerSpec) -> Any:
+    """tantivy's analyzer for ``spec``, built once per process (schema-2 indexes)."""
     return tantivy_analyzer(spec)
+
+
+@lru_cache(maxsize=None)
+def _split_on_spaces() -> Any:
+    import tantivy
+
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()

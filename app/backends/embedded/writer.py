@@ -51,7 +51,7 @@ class Writer:
             self.db = open_store(path)
         except sqlite3.Error as exc:
             raise BackendError(f"index {path.name!r}: chunks.sqlite is damaged ({exc})") from None
-        self.text = TextIndex(lexical_design(self.info.template_version))
+        self.text = TextIndex.at(path / "text", lexical_design(self.info.template_version))
         self._text: Any = None
         #: What :meth:`upgrade` and :meth:`repair` rebuilt in this session.
         self.repaired: list[str] = []
@@ -80,19 +80,24 @@ class Writer:
         """Bring an index of an older storage schema to this one, in place.
 
         Schema 1 named chunks ``<doc id>#<n>`` and deleted by document id alone,
-        so a document of one tenant could replace another tenant's. Every step
-        repeats safely: a crash midway leaves schema 1 in ``info.json`` and the
-        next writer starts over.
+        so a document of one tenant could replace another tenant's. Schema 2's
+        text index holds terms from tantivy's own tokenizer and stemmer, not the
+        template's chain as Lucene runs it. Both rebuild the text index from the
+        rows. Every step repeats safely: a crash midway leaves the old schema in
+        ``info.json`` and the next writer starts over.
         """
-        if schema_of(self.path) >= SCHEMA_VERSION:
+        schema = schema_of(self.path)
+        if schema >= SCHEMA_VERSION:
             return
         with self.db:
-            self.db.execute("UPDATE chunks SET chunk_id = tenant || ? || doc_id || '#' || position", (KEY_SEPARATOR,))
-            self.db.execute("DROP INDEX IF EXISTS chunks_doc")
+            if schema < 2:
+                self.db.execute("UPDATE chunks SET chunk_id = tenant || ? || doc_id || '#' || position", (KEY_SEPARATOR,))
+                self.db.execute("DROP INDEX IF EXISTS chunks_doc")
             generation = self._next_generation()
         # The text index's schema changes: build it anew beside the old one, then swap.
         building, text, old = self.path / "text.building", self.path / "text", self.path / "text.old"
         shutil.rmtree(building, ignore_errors=True)
+        self.text = TextIndex(self.text.design)
         self.text.create(building)
         self._text = self.text.open(building)
         self._write_all_text()
@@ -126,7 +131,7 @@ class Writer:
             self.repaired.append("published generation")
 
     def force_merge(self) -> None:
-        """Rewrite the text index as one segment, under a new generation.
+        """Rewrite the text index as one segment without deleted records, under a new generation.
 
         tantivy searches every segment on its own (its own term lookups, its own
         top-k threshold) and every commit adds one. The Python binding has no
@@ -134,7 +139,8 @@ class Writer:
         do not change, so every tenant's graph is kept. A crash midway leaves
         the new generation without its text index, which the next writer repairs.
         """
-        if self.text.segment_count(self.path / "text") <= 1:
+        text = self.path / "text"
+        if self.text.segment_count(text) <= 1 and not TextIndex.deleted_share(text):
             return
         with self.db:
             generation = self._next_generation()
@@ -211,6 +217,10 @@ class Writer:
             writer.add_document(record)
         writer.commit()
         writer.wait_merging_threads()
+        if TextIndex.deleted_share(self.path / "text") > self.settings.embedded_text_max_deleted_share:
+            # Replaced records still count in BM25's statistics; a rebuild from the
+            # rows drops them (tantivy's binding has no merge call that would).
+            self._write_all_text()
         with self.db:
             self._set_state("text_generation", generation)
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from app.analysis import ENGLISH_V1, ENGLISH_V2, document_text, lexical_design, tantivy_analyzer
+from app.analysis import ENGLISH_V1, ENGLISH_V2, analyzer, document_text, lexical_design
 from app.backends.base import (
     AccessFilter,
     Chunk,
@@ -56,11 +56,11 @@ def new_backend(tmp_path: Path, **overrides) -> EmbeddedBackend:
 
 def lucene_bm25(query: str, docs: list[tuple[str, str]], title_boost: float) -> list[float]:
     """Lucene's BM25 (k1 1.2, b 0.75, no (k1+1) factor) summed over title and body."""
-    analyzer = tantivy_analyzer(ENGLISH_V1)
-    fields = [[analyzer.analyze(title) for title, _ in docs], [analyzer.analyze(body) for _, body in docs]]
+    chain = analyzer(ENGLISH_V1)
+    fields = [[chain.analyze(title) for title, _ in docs], [chain.analyze(body) for _, body in docs]]
     boosts = [title_boost, 1.0]
     scores = [0.0] * len(docs)
-    for term in analyzer.analyze(query):
+    for term in chain.analyze(query):
         for tokens, boost in zip(fields, boosts):
             n_docs = len(tokens)
             avgdl = sum(map(len, tokens)) / n_docs
@@ -536,11 +536,11 @@ def test_over_fetch_finds_k_survivors_but_for_rare_queries(k: int, share: float)
 
 def lucene_bm25_whole_documents(query: str, docs: list[str]) -> list[float]:
     """Lucene's BM25 (k1 1.2, b 0.75) over one field per document."""
-    analyzer = tantivy_analyzer(ENGLISH_V2)
-    tokens = [analyzer.analyze(text) for text in docs]
+    chain = analyzer(ENGLISH_V2)
+    tokens = [chain.analyze(text) for text in docs]
     avgdl = sum(map(len, tokens)) / len(tokens)
     scores = [0.0] * len(docs)
-    for term in analyzer.analyze(query):
+    for term in chain.analyze(query):
         df = sum(term in t for t in tokens)
         if df == 0:
             continue

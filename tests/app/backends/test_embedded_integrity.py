@@ -16,6 +16,7 @@ import pytest
 from fake_encoder import FakeEncoder
 from identity import TEST_JWT_SECRET
 
+from app.analysis import lexical_design
 from app.auth import Caller
 from app.backends.base import (
     PUBLIC,
@@ -27,6 +28,7 @@ from app.backends.base import (
 )
 from app.backends.embedded import EmbeddedBackend
 from app.backends.embedded.snapshot import Snapshot
+from app.backends.embedded.store import CHUNK_COLUMNS, chunk_from_row
 from app.backends.embedded.text_index import TextIndex
 from app.backends.embedded.writer import Writer
 from app.chunking import chunk_document
@@ -231,9 +233,9 @@ def test_a_schema_1_index_is_upgraded_in_place_by_the_next_write(tmp_path: Path)
     make_schema_1(index_dir, settings)
 
     assert ingest_documents(iter(first_versions()), EmbeddedBackend(settings), ENCODER, settings).repaired == [
-        "storage schema 2"
+        "storage schema 3"
     ]
-    assert json.loads((index_dir / "info.json").read_text())["schema"] == 2
+    assert json.loads((index_dir / "info.json").read_text())["schema"] == 3
     ids = [c.chunk_id for c in EmbeddedBackend(settings).iter_chunks(index_dir.name)]
     assert ids and all(i.startswith(("acme/", "globex/")) for i in ids)
     # Deletes reach the text index by the new key: the document is gone from both legs.
@@ -242,6 +244,50 @@ def test_a_schema_1_index_is_upgraded_in_place_by_the_next_write(tmp_path: Path)
     lexical = fresh.run_legs({"lexical": LexicalLeg("v1d0", 10)}, AccessFilter("acme", frozenset({"u"})))["lexical"]
     assert lexical.hits == []
     assert_no_leak(settings, first_versions())
+
+
+def test_a_schema_2_index_is_read_with_its_own_analysis_until_the_next_write_rebuilds_it(tmp_path: Path) -> None:
+    """Schema 2's text index holds tantivy's terms ("organiz"); Lucene's chain stems
+    "organization" to "organ". Until rebuilt, queries are analysed as it was written."""
+    settings = settings_for(tmp_path, hnsw_min_chunks=10**6)
+    backend = EmbeddedBackend(settings)
+    docs = [Document("org", "Organization", "the organizations of universities", "acme", (PUBLIC,)),
+            Document("other", "Other", "nothing related here", "acme", (PUBLIC,))]
+    ingest_documents(iter(docs), backend, ENCODER, settings)
+    index_dir = settings.data_dir / "indexes" / backend.alias_target()
+    make_schema_2(index_dir)
+    reader = EmbeddedBackend(settings)
+    assert not TextIndex.at(index_dir / "text", lexical_design(2)).pre_analyzed
+
+    def hits(backend: EmbeddedBackend, text: str) -> list[str]:
+        leg = backend.run_legs({"lexical": LexicalLeg(text, 10)}, AccessFilter("acme", frozenset()))["lexical"]
+        return [hit.doc_id for hit in leg.hits]
+
+    assert hits(reader, "organization university") == ["org"]  # tantivy's terms, tantivy's query analysis
+
+    assert EmbeddedBackend(settings).repair(index_dir.name) == ["storage schema 3"]
+    assert json.loads((index_dir / "info.json").read_text())["schema"] == 3
+    assert TextIndex.at(index_dir / "text", lexical_design(2)).pre_analyzed
+    assert hits(reader, "organization university") == ["org"]  # the reader follows the rebuilt index
+    assert hits(reader, "organ") == ["org"]  # Lucene's stems now: organizations -> organ
+    assert EmbeddedBackend(settings).repair(index_dir.name) == []
+
+
+def make_schema_2(index_dir: Path) -> None:
+    """Rewrite an index's text index as schema 2 wrote it: tantivy's own chain."""
+    legacy = TextIndex(lexical_design(2), pre_analyzed=False)
+    shutil.rmtree(index_dir / "text")
+    legacy.create(index_dir / "text")
+    writer = legacy.open(index_dir / "text").writer(heap_size=15_000_000, num_threads=1)
+    with sqlite3.connect(index_dir / "chunks.sqlite") as db:
+        stored = db.execute(f"SELECT row, {CHUNK_COLUMNS} FROM chunks ORDER BY tenant, doc_id, position").fetchall()
+    for record in legacy.records((row, chunk_from_row(rest)) for row, *rest in stored):
+        writer.add_document(record)
+    writer.commit()
+    writer.wait_merging_threads()
+    info = json.loads((index_dir / "info.json").read_text())
+    info["schema"] = 2
+    (index_dir / "info.json").write_text(json.dumps(info))
 
 
 def make_schema_1(index_dir: Path, settings: Settings) -> None:

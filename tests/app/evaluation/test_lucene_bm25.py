@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,8 @@ from shared_paths import dataset_dir
 
 
 @pytest.fixture(scope="module")
-def jar() -> Path:
-    """The Lucene jar; missing is a skip locally and a failure in CI (make test installs it)."""
-    try:
-        return find_jar()
-    except LuceneUnavailable as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+def jar(lucene_jar: Path) -> Path:
+    return lucene_jar
 
 
 def write_beir(root: Path, docs: dict[str, tuple[str, str]], queries: dict[str, str]) -> Path:
