@@ -62,8 +62,9 @@ class Settings:
     # fixes them, so they are not settings.
     #: Multiplier on title-field BM25 scores.
     title_boost: float = 2.0
-    #: Candidates per leg when a request does not say.
-    default_depth: int = 100
+    #: Candidates per leg when a request does not say: deep enough that min-max
+    #: normalisation sees each leg's tail (docs/relevance.md, "Fusion depth").
+    default_depth: int = 400
     max_depth: int = 1000
     #: A tenant with at least this many chunks gets its own HNSW graph; smaller
     #: tenants are searched exactly (20,000 × 384 floats: ~2.5 ms on one core).

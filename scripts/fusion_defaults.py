@@ -1,12 +1,13 @@
 """Which fusion default holds on collections it was not chosen on: leave one collection out.
 
-    python scripts/fusion_defaults.py [--metric ndcg@10] [--depth 100] DATASET_DIR...
+    python scripts/fusion_defaults.py [--metric ndcg@10] [--depth N] [--depths 100,200,400,1000] DATASET_DIR...
 
 For each held-out collection, every rule for picking the default is applied to
 the other collections only, and the pick is scored on the held-out one. The
 rules range from fixed candidates (nothing fitted) to a full sweep of weights;
 the table also gives each leg alone, since the default must not fall below its
-better leg anywhere. Leg lists come from the evaluation cache
+better leg anywhere. A second table does the same for the fusion depth (how many
+hits each leg contributes) with linear min-max at equal weights. Leg lists come from the evaluation cache
 (``app.evaluation.legs_cache``), so a run after ``hybrid-search eval`` is quick.
 """
 
@@ -48,15 +49,13 @@ def main() -> int:
     parser.add_argument("datasets", nargs="+")
     parser.add_argument("--metric", default="ndcg@10")
     parser.add_argument("--depth", type=int, default=None)
+    parser.add_argument("--depths", default="100,200,400,1000", help="fusion depths the second table compares")
     args = parser.parse_args()
     settings = Settings.from_env()
     metric, depth = parse_metric(args.metric), args.depth or settings.default_depth
-    names, matrices = [], []
-    for path in args.datasets:
-        dataset = load_beir(path)
-        runs = leg_runs(open_index(dataset, settings), dataset.judged_queries(), depth, progress=False)
-        names.append(dataset.name)
-        matrices.append(LegMatrix.build(runs, dataset.qrels, depth))
+    datasets = [load_beir(path) for path in args.datasets]
+    names = [dataset.name for dataset in datasets]
+    matrices = leg_matrices(datasets, settings, depth)
     groups = np.concatenate([np.full(len(m.query_ids), g) for g, m in enumerate(matrices)])
 
     def with_depth(configs: dict[str, FusionConfig]) -> dict[str, FusionConfig]:
@@ -87,7 +86,32 @@ def main() -> int:
             picks.append(describe(configs[chosen]))
         print(f"| LOCO {label} | " + " | ".join(f"{v:.4f}" for v in per) + f" | {np.mean(per):.4f} |")
         print(f"|   picks | " + " | ".join(picks) + " | |")
+
+    depths = [int(d) for d in args.depths.split(",")]
+    linear = FIXED["linear min-max"]
+    print(f"\n{metric} of linear min-max at equal weights by fusion depth\n")
+    print("| depth | " + " | ".join(names) + " | mean |")
+    print("|" + "---|" * (len(names) + 2))
+    by_depth = np.array([
+        [sweep([m], [FusionConfig(**{**linear.__dict__, "depth": d})], metric)[0].mean()
+         for m in leg_matrices(datasets, settings, d)]
+        for d in depths
+    ])
+    for d, per in zip(depths, by_depth):
+        print(f"| {d} | " + " | ".join(f"{v:.4f}" for v in per) + f" | {per.mean():.4f} |")
+    held_out = [by_depth[int(np.argmax(np.delete(by_depth, g, axis=1).mean(axis=1))), g] for g in range(len(names))]
+    picks = [depths[int(np.argmax(np.delete(by_depth, g, axis=1).mean(axis=1)))] for g in range(len(names))]
+    print("| LOCO pick | " + " | ".join(f"{v:.4f} (depth {p})" for v, p in zip(held_out, picks))
+          + f" | {np.mean(held_out):.4f} |")
     return 0
+
+
+def leg_matrices(datasets: list, settings: Settings, depth: int) -> list[LegMatrix]:
+    """Each collection's leg lists to ``depth``, from the evaluation cache."""
+    return [
+        LegMatrix.build(leg_runs(open_index(d, settings), d.judged_queries(), depth, progress=False), d.qrels, depth)
+        for d in datasets
+    ]
 
 
 def describe(config: FusionConfig) -> str:
