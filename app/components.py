@@ -71,6 +71,16 @@ class Components:
         )
 
     @cached_property
+    def batch_encoder(self) -> Encoder:
+        """The encoder for batch jobs (ingest, migrations, evaluation indexing), on every core."""
+        return load_encoder(
+            self.settings.model_dir,
+            variant=self.settings.model_variant,
+            threads=self.settings.batch_onnx_threads,
+            cache_size=self.settings.query_cache_size,
+        )
+
+    @cached_property
     def backend(self) -> SearchBackend:
         return make_backend(self.settings)
 

@@ -17,6 +17,11 @@ ENV_PREFIX = "HYBRID_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def available_cores() -> int:
+    """CPUs this process may run on (its affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class Settings:
     """Service configuration; build it with :meth:`Settings.from_env`."""
@@ -40,6 +45,9 @@ class Settings:
     #: onnxruntime intra-op threads per session; 1 because gunicorn runs a
     #: worker per core and oversubscription costs more than it gains.
     onnx_threads: int = 1
+    #: onnxruntime intra-op threads for batch embedding (ingest, index
+    #: migrate/import, evaluation indexing): a batch job has the cores to itself.
+    batch_onnx_threads: int = dataclasses.field(default_factory=available_cores)
     #: Query-embedding LRU cache entries per process.
     query_cache_size: int = 4096
     #: Directory where the processes of one server share query vectors behind

@@ -46,7 +46,7 @@ def main() -> int:
     args = parser.parse_args()
     settings = Settings.from_env()
     dataset = load_beir(args.dataset)
-    collection = open_collection(dataset, Components(settings).encoder, settings)
+    collection = open_collection(dataset, Components(settings).batch_encoder, settings)
     depth = settings.default_depth
     began = time.perf_counter()
     runs = leg_runs(collection, dataset.judged_queries(), depth)

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.components import Components
 
     settings = Settings.from_env()
-    encoder = Components(settings).encoder
+    encoder = Components(settings).batch_encoder
     print(f"{len(CALLERS)} callers per query; top {args.k}")
     print(f"{'collection':<12} {'leg':<8} {'asks':>5} {'overlap@k':>10} {'score diff mean':>16} {'max':>10}")
     for path in args.datasets:

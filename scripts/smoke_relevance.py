@@ -31,7 +31,7 @@ def main() -> int:
     args = parser.parse_args()
     settings = Settings.from_env()
     dataset = load_beir(args.dataset, args.split)
-    collection = open_collection(dataset, Components(settings).encoder, settings)
+    collection = open_collection(dataset, Components(settings).batch_encoder, settings)
     results = evaluate_systems(collection, SYSTEMS, default_config(settings), parse_metrics("ndcg@10"))
     print(f"{dataset.name}: {len(dataset.qrels)} judged queries")
     print(table(["system", "ndcg@10"], [[name, scores["ndcg@10"]] for name, scores in results.items()]))

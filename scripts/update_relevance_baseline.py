@@ -23,7 +23,7 @@ def main() -> int:
                         default=Path(os.environ.get("HYBRID_DATASETS_DIR", PROJECT_ROOT.parent / "shared" / "datasets")))
     args = parser.parse_args()
     settings = Settings.from_env()
-    encoder = Components(settings).encoder
+    encoder = Components(settings).batch_encoder
     found = gate_collections(args.datasets)
     if not found:
         raise SystemExit(f"no shared collections under {args.datasets}")

@@ -213,7 +213,7 @@ def open_index(dataset: Any, settings: Settings) -> Any:
     from app.components import Components
     from app.evaluation.collection import open_collection
 
-    return open_collection(dataset, Components(settings).encoder, settings.replace(rerank_budget_ms=EVAL_RERANK_BUDGET_MS))
+    return open_collection(dataset, Components(settings).batch_encoder, settings.replace(rerank_budget_ms=EVAL_RERANK_BUDGET_MS))
 
 
 def eval_reranker(settings: Settings, systems: list[str]) -> Any:

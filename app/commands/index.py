@@ -70,7 +70,7 @@ def lifecycle(settings: Settings, parts: Components | None = None) -> Lifecycle:
     """The lifecycle over the configured backend; the model loads only if a step needs it."""
     parts = parts or Components(settings)
     # Progress on stdout, so stderr holds nothing but the one-line error of a failure.
-    return Lifecycle(parts.backend, settings, lambda: parts.encoder, log=lambda line: print(line, flush=True))
+    return Lifecycle(parts.backend, settings, lambda: parts.batch_encoder, log=lambda line: print(line, flush=True))
 
 
 def run_install_templates(args: argparse.Namespace, settings: Settings) -> int:

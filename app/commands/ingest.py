@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if removed < len(args.delete):
             status = 1
     for source in args.sources:
-        report = ingest_documents(read_source(source, settings), parts.backend, parts.encoder, settings, index=args.index)
+        report = ingest_documents(read_source(source, settings), parts.backend, parts.batch_encoder, settings, index=args.index)
         for error in report.errors[:MAX_ERRORS_SHOWN]:
             print(error, file=sys.stderr)
         if len(report.errors) > MAX_ERRORS_SHOWN:
