@@ -2,8 +2,8 @@
 
     python scripts/lexical_designs.py DATASET_DIR...
 
-Indexes each BEIR corpus in memory with tantivy (our analyzer chain, BM25 k1 1.2,
-b 0.75) once per design and prints nDCG@10 and recall@100 over the top 1,000.
+Indexes each BEIR corpus in memory with tantivy (our analyzer chain as the
+embedded backend runs it, terms handed to tantivy; BM25 k1 1.2, b 0.75) once per design and prints nDCG@10 and recall@100 over the top 1,000.
 Layouts: ``one`` — title and body as one field; ``title xN`` — a title field
 boosted N times plus a body field. Chunk-level BM25 (template v1) is the
 ``lexical`` system of ``hybrid-search eval`` on a v1 index.
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.analysis import ENGLISH_STOP_WORDS, LUCENE_ENGLISH_STOP_WORDS, AnalyzerSpec, document_text, tantivy_analyzer  # noqa: E402
+from app.analysis import ENGLISH_STOP_WORDS, LUCENE_ENGLISH_STOP_WORDS, Analyzer, AnalyzerSpec, document_text  # noqa: E402
 from app.evaluation.judgments import load_beir  # noqa: E402
 from app.evaluation.metrics import evaluate, mean  # noqa: E402
 
@@ -33,13 +33,13 @@ def score(dataset_dir: str, stop_words: tuple[str, ...], title_boost: float | No
     import tantivy
 
     dataset = load_beir(dataset_dir)
-    analyzer = tantivy_analyzer(AnalyzerSpec(name="study", stop_words=stop_words, stemmer="english"))
+    analyzer = Analyzer(AnalyzerSpec(name="study", stop_words=stop_words, stemmer="english"))
     builder = tantivy.SchemaBuilder()
     for name in ("text", "title", "body"):
         builder.add_text_field(name, tokenizer_name="study")
     builder.add_text_field("id", stored=True, tokenizer_name="raw")
     index = tantivy.Index(builder.build())
-    index.register_tokenizer("study", analyzer)
+    index.register_tokenizer("study", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
     writer = index.writer(heap_size=100_000_000, num_threads=1)
     with open(dataset.corpus_path, encoding="utf-8") as corpus:
         for line in corpus:
@@ -47,10 +47,10 @@ def score(dataset_dir: str, stop_words: tuple[str, ...], title_boost: float | No
             title, body = record.get("title", ""), record.get("text", "")
             doc = tantivy.Document(id=record["_id"])
             if title_boost is None:
-                doc.add_text("text", document_text(title, body))
+                doc.add_text("text", " ".join(analyzer.analyze(document_text(title, body))))
             else:
-                doc.add_text("title", title)
-                doc.add_text("body", body)
+                doc.add_text("title", " ".join(analyzer.analyze(title)))
+                doc.add_text("body", " ".join(analyzer.analyze(body)))
             writer.add_document(doc)
     writer.commit()
     writer.wait_merging_threads()
