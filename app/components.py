@@ -12,8 +12,9 @@ from functools import cached_property
 from typing import Any
 
 from app.backends.base import SearchBackend
+from app.backends.capabilities import PreloadBeforeFork
 from app.embedding import Encoder, load_encoder
-from app.rerank import RerankStage
+from app.rerank import NoReranker, RerankStage
 from app.search_service import SearchService
 from app.settings import Settings
 
@@ -33,20 +34,20 @@ def make_backend(settings: Settings) -> SearchBackend:
     raise ValueError(f"unknown backend {settings.backend!r} (embedded or opensearch)")
 
 
-def make_reranker(settings: Settings) -> RerankStage | None:
-    """The cross-encoder stage, or ``None`` when disabled or not installed."""
+def make_reranker(settings: Settings) -> RerankStage:
+    """The cross-encoder stage, or :class:`NoReranker` (with why) when disabled or not installed."""
     if not settings.rerank_enabled:
-        return None
+        return NoReranker("reranking is disabled (HYBRID_RERANK_ENABLED)")
     try:
         from rerankers.stage import load_rerank_stage
     except ImportError:
         log.warning("reranking is enabled but rerankers.stage is not available")
-        return None
+        return NoReranker("the rerankers package is not installed")
     try:
         return load_rerank_stage(settings)
     except Exception as exc:  # noqa: BLE001 - a missing model degrades, never fails start-up
         log.warning("reranker unavailable, answers will say degraded=rerank: %s", exc)
-        return None
+        return NoReranker(f"model unavailable: {exc}")
 
 
 class Components:
@@ -85,7 +86,7 @@ class Components:
         return make_backend(self.settings)
 
     @cached_property
-    def reranker(self) -> RerankStage | None:
+    def reranker(self) -> RerankStage:
         return make_reranker(self.settings)
 
     @cached_property
@@ -103,15 +104,15 @@ class Components:
             log.warning("index not ready at warm-up: %s", exc)
 
     def load_index_before_fork(self) -> None:
-        """Embedded backend: load the index snapshot now, in the gunicorn master,
-        so the forked workers share its pages (vectors, graphs, filter postings)
-        copy-on-write instead of each reading a private copy. A worker loads its
-        own once the index changes. Other backends hold connections, which must
-        not cross a fork: left to each worker."""
-        if self.settings.backend != "embedded":
+        """Load the index now, in the gunicorn master, when the backend holds it in
+        memory (the embedded snapshot): the forked workers then share its pages
+        (vectors, graphs, filter postings) copy-on-write instead of each reading a
+        private copy; a worker loads its own once the index changes. Backends that
+        hold connections are left to each worker: a connection must not cross a fork."""
+        if not isinstance(self.backend, PreloadBeforeFork):
             return
         try:
-            index = self.backend.live_index()
+            index = self.backend.preload()
         except Exception as exc:  # noqa: BLE001 - each worker loads it then; readiness reports it
             log.warning("index not loaded before fork: %s", exc)
             return

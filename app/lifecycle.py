@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from app.analysis import lexical_design
 from app.backends.base import (
     AccessFilter,
     Chunk,
@@ -35,6 +34,7 @@ from app.backends.base import (
     index_name,
     index_version,
 )
+from app.backends.capabilities import IndexScanning, ServerSideReindex, TemplateInstalling
 from app.documents import Document, LineError, parse_line
 from app.embedding import Encoder
 from app.ingest import IngestReport, ingest_documents
@@ -222,20 +222,9 @@ class Lifecycle:
     # ------------------------------------------------------------ templates
     def install_templates(self) -> dict[str, Any]:
         """OpenSearch: install the repository's templates, report drift. Embedded: report what it uses."""
-        install = getattr(self.backend, "install_templates", None)
-        if install is not None:
-            return install()
-        return {"embedded": self._embedded_template()}
-
-    def _embedded_template(self) -> dict[str, Any]:
-        design = lexical_design(self.settings.template_version)
-        return {
-            "action": "none (the embedded backend builds its schema in code)",
-            "template_version": self.settings.template_version,
-            "analyzer": design.analyzer.name,
-            "chain": f"lowercase, {len(design.analyzer.stop_words)} stop words, {design.analyzer.stemmer} stemmer",
-            "lexical": "whole documents" if design.whole_documents else "chunks, title boosted",
-        }
+        if isinstance(self.backend, TemplateInstalling):
+            return self.backend.install_templates()
+        return self.backend.template_versions()
 
     # --------------------------------------------------------------- create
     def create(self, version: int) -> str:
@@ -332,10 +321,9 @@ class Lifecycle:
             return verification, "ingest", ingest
         assert live is not None
         same_model = (live.model_version, live.dimension) == (self.encoder.model_version, self.encoder.dimension)
-        reindex = getattr(self.backend, "reindex", None)
-        if same_model and reindex is not None:
+        if same_model and isinstance(self.backend, ServerSideReindex):
             self._log(f"server-side _reindex {live.name} → {name}")
-            reindex(live.name, name)
+            self.backend.reindex(live.name, name)
             return self._counted(name, live.documents, live.chunks), "reindex", None
         method = "copy" if same_model else f"re-embed ({live.model_version} → {self.encoder.model_version})"
         self._log(f"{method}: {live.name} → {name}")
@@ -551,8 +539,7 @@ class Lifecycle:
             }
             for i in sorted(self.backend.list_indexes(), key=lambda i: self._order(i.name))
         ]
-        versions = getattr(self.backend, "template_versions", None)
-        templates = versions() if versions is not None else {"embedded": self._embedded_template()}
+        templates = self.backend.template_versions()
         try:
             model: dict[str, Any] = {
                 "configured": self.encoder.model_version,
@@ -581,9 +568,9 @@ class Lifecycle:
         keep_failed: bool = False,
     ) -> MigrationReport:
         """Read an existing (keyword) index, chunk + embed it into a new version, verify, switch."""
-        scan = getattr(self.backend, "scan_index", None)
-        if scan is None:
+        if not isinstance(self.backend, IndexScanning):
             raise LifecycleError(f"the {self.settings.backend} backend cannot scan other indexes")
+        scan = self.backend.scan_index
         mapping = FieldMap.parse(field_map) if isinstance(field_map, str) else field_map
         # The current template by default; if that version exists, a new generation of it.
         version = self.settings.template_version if version is None else version

@@ -24,7 +24,28 @@ class RerankOutcome:
 
 
 class RerankStage(Protocol):
-    model_version: str
+    #: The cross-encoder's version; ``None`` when there is no model.
+    model_version: str | None
+    #: Why there is no model to rerank with; ``None`` when there is one.
+    unavailable_reason: str | None
 
     def rerank(self, query: str, passages: Sequence[str], budget_ms: float) -> RerankOutcome:
         """Score ``(query, passage)`` pairs, best-first candidates first, within the budget."""
+
+
+class NoReranker:
+    """The one form of "no reranker" (disabled, not installed, model missing or
+    broken): an answer that asks for reranking is served unreranked, degraded,
+    with the reason."""
+
+    model_version = None
+
+    def __init__(self, reason: str) -> None:
+        self.unavailable_reason: str | None = reason
+
+    def rerank(self, query: str, passages: Sequence[str], budget_ms: float) -> RerankOutcome:
+        return RerankOutcome([], degraded=True, reason=self.unavailable_reason)
+
+
+#: What a service built without a reranker stage has.
+NO_RERANKER: RerankStage = NoReranker("no reranker stage is configured")

@@ -26,12 +26,13 @@ from app.backends.base import (
     VectorLeg,
     index_version,
 )
+from app.backends.capabilities import ServerSideFusion
 from app.embedding import Encoder
 from app.errors import RETRY_AFTER_S, InvalidRequest, ModelVersionMismatch, Unavailable
 from app.fusion import FusedHit, LegContribution, fuse, interpolate
 from app.observability.hooks import observe_search
 from app.profiles import FusionConfig, ProfileError, resolve
-from app.rerank import RerankStage
+from app.rerank import NO_RERANKER, RerankStage
 from app.settings import Settings
 
 LEGS = ("lexical", "vector")
@@ -85,7 +86,7 @@ class SearchService:
         settings: Settings,
         backend: SearchBackend,
         encoder: Encoder,
-        reranker: RerankStage | None = None,
+        reranker: RerankStage = NO_RERANKER,
     ) -> None:
         self.settings = settings
         self.backend = backend
@@ -195,7 +196,7 @@ class SearchService:
             starts=timings.starts,
             candidates={name: len(result.hits) for name, result in results.items()},
             cache_totals=self.encoder.cache_info(),
-            reranker_version=getattr(self.reranker, "model_version", None),
+            reranker_version=self.reranker.model_version,
         )
         return response
 
@@ -216,7 +217,11 @@ class SearchService:
     def _run_legs(self, legs: Mapping[str, Leg], access: AccessFilter, config: FusionConfig) -> dict[str, LegResult]:
         """Both legs in one go; with server-side fusion, one ``hybrid`` query."""
         try:
-            if self.settings.opensearch_fusion_mode == "server" and len(legs) == 2 and hasattr(self.backend, "run_fused"):
+            if (
+                self.settings.opensearch_fusion_mode == "server"
+                and len(legs) == 2
+                and isinstance(self.backend, ServerSideFusion)
+            ):
                 fused = self.backend.run_fused(
                     legs["lexical"], legs["vector"], access, method=config.method, weights=config.weights,
                     normalization=config.normalization, rank_constant=config.rank_constant,
@@ -254,7 +259,7 @@ class SearchService:
         access: AccessFilter,
     ) -> tuple[list[RankedDocument], dict[str, Chunk]]:
         """Reorder the top ``rerank_depth`` by cross-encoder score; never raises."""
-        if self.reranker is None:
+        if self.reranker.unavailable_reason is not None:
             degraded.append("rerank")
             return ranked, {}
         # Documents the caller may no longer read leave the list before scoring.

@@ -22,9 +22,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from app.embedding import sha256_file
+from rerankers.runtime import VARIANT_FILES, PairEncoder
 
 OPSET = 17
-VARIANT_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 #: fp32 ONNX must match PyTorch this closely (absolute, on logits).
 FP32_MAX_ABS_DIFF = 1e-3
@@ -79,8 +79,6 @@ PARITY_PAIRS: tuple[tuple[str, str], ...] = tuple(
 
 def encode_pairs(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int) -> dict[str, np.ndarray]:
     """Pad a batch of pairs, truncating only the passage side (export-time helper)."""
-    from rerankers.runtime import PairEncoder
-
     return PairEncoder(tokenizer, max_length).batch(pairs)
 
 

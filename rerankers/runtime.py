@@ -14,7 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from rerankers.export import VARIANT_FILES
+#: The ONNX file of each exported variant, beside ``model_card.json``.
+VARIANT_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 
 _SESSIONS: dict[tuple[str, int], Any] = {}
 _SESSIONS_LOCK = threading.Lock()

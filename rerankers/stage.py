@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Sequence
 
-from app.rerank import RerankOutcome, RerankStage
+from app.rerank import NoReranker, RerankOutcome, RerankStage
 from app.settings import Settings
 from rerankers.runtime import Reranker
 
@@ -83,7 +83,8 @@ class BudgetedRerankStage:
     def __init__(self, reranker: Reranker, cost: CostModel) -> None:
         self.reranker = reranker
         self.cost = cost
-        self.model_version = reranker.model_version
+        self.model_version: str | None = reranker.model_version
+        self.unavailable_reason: str | None = None
 
     def plan(self, lengths: Sequence[int], budget_ms: float) -> int:
         """How many leading candidates fit in ``budget_ms``."""
@@ -118,19 +119,8 @@ class BudgetedRerankStage:
         return RerankOutcome(scores)
 
 
-class UnavailableStage:
-    """Stands in when the model cannot be loaded: every answer is degraded."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        self.model_version = "unavailable"
-
-    def rerank(self, query: str, passages: Sequence[str], budget_ms: float) -> RerankOutcome:
-        return RerankOutcome([], degraded=True, reason=self.reason)
-
-
 def load_rerank_stage(settings: Settings) -> RerankStage:
-    """The configured stage; a missing or broken model gives :class:`UnavailableStage`."""
+    """The configured stage; a missing or broken model gives :class:`~app.rerank.NoReranker`."""
     try:
         reranker = Reranker(
             settings.rerank_model_dir,
@@ -143,4 +133,4 @@ def load_rerank_stage(settings: Settings) -> RerankStage:
         return BudgetedRerankStage(reranker, calibrate(reranker))
     except Exception as exc:  # noqa: BLE001 - the service must start without a reranker
         log.warning("reranker unavailable (%s): answers will say degraded=rerank", exc)
-        return UnavailableStage(f"model unavailable: {exc}")
+        return NoReranker(f"model unavailable: {exc}")

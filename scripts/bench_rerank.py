@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.settings import Settings  # noqa: E402
-from rerankers.export import VARIANT_FILES  # noqa: E402
+from rerankers.runtime import VARIANT_FILES  # noqa: E402
 from rerankers.runtime import Reranker  # noqa: E402
 
 WORDS = ("wing", "lift", "drag", "boundary", "layer", "flow", "pressure", "index", "library", "catalogue", "query", "retrieval",

@@ -119,7 +119,7 @@ def readyz() -> Any:
             "documents": index.documents,
             "chunks": index.chunks,
             "model_version": model_version,
-            "reranker": getattr(parts.reranker, "model_version", None),
+            "reranker": parts.reranker.model_version,
         }
     )
 

@@ -8,7 +8,7 @@ applied *inside* each leg, before top-k.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, NamedTuple, Protocol, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Protocol, Sequence
 
 import numpy as np
 
@@ -232,6 +232,10 @@ class SearchBackend(Protocol):
 
     def drop_index(self, index: str) -> None:
         """Delete ``index`` (never the live one)."""
+
+    def template_versions(self) -> dict[str, dict[str, Any]]:
+        """The index templates this backend builds indexes from, by name, with what
+        each declares (version, model, analysis) and whether it is current."""
 
 
 def index_name(alias: str, version: int) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from app.rerank import NO_RERANKER, RerankStage
 from app.settings import Settings
 
 DEFAULT_SYSTEMS = "lexical,vector,hybrid-rrf,hybrid-linear,hybrid-rerank"
@@ -162,13 +163,13 @@ def run_compare(args: argparse.Namespace, settings: Settings) -> int:
     from app.evaluation.judgments import load_beir
     from app.evaluation.metrics import evaluate_rankings, parse_metrics
     from app.evaluation.reports import compare_summary, movers_table, write_compare_report
-    from app.evaluation.systems import PROFILE_SYSTEM, define_system, run_system
+    from app.evaluation.systems import PROFILE_SYSTEM, Unavailable, define_system, run_system
 
     metrics = parse_metrics(args.metrics)
     a_label, a_name, a_config = profile_spec(settings, args.a)
     b_label, b_name, b_config = profile_spec(settings, args.b)
     size = max(max((m.k or a_config.depth) for m in metrics), 1)
-    reranker = eval_reranker(settings, ["hybrid-rerank"]) if (a_config.rerank_enabled or b_config.rerank_enabled) else None
+    reranker = eval_reranker(settings, ["hybrid-rerank"] if (a_config.rerank_enabled or b_config.rerank_enabled) else [])
     comparisons = []
     for directory in args.dataset:
         dataset = load_beir(directory, args.split)
@@ -177,7 +178,7 @@ def run_compare(args: argparse.Namespace, settings: Settings) -> int:
         per_side = []
         for label, name, config in ((a_label, a_name, a_config), (b_label, b_name, b_config)):
             run = run_system(collection, define_system(PROFILE_SYSTEM, config), queries, size, reranker=reranker, profile=name)
-            if not hasattr(run, "rankings"):
+            if isinstance(run, Unavailable):
                 raise ValueError(f"{label} cannot run here: {run.reason}")
             per_side.append(evaluate_rankings(dataset.qrels, run.rankings, metrics))
         for m in metrics:
@@ -216,10 +217,10 @@ def open_index(dataset: Any, settings: Settings) -> Any:
     return open_collection(dataset, Components(settings).batch_encoder, settings.replace(rerank_budget_ms=EVAL_RERANK_BUDGET_MS))
 
 
-def eval_reranker(settings: Settings, systems: list[str]) -> Any:
-    """The reranker when a system needs one and it is installed, else ``None``."""
+def eval_reranker(settings: Settings, systems: list[str]) -> RerankStage:
+    """The reranker when a system needs one (:class:`NoReranker` with why, if it is not installed)."""
     if not any(s == "hybrid-rerank" for s in systems):
-        return None
+        return NO_RERANKER
     from app.components import make_reranker
 
     return make_reranker(settings.replace(rerank_enabled=True))

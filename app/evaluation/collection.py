@@ -22,6 +22,7 @@ from app.backends.embedded import EmbeddedBackend
 from app.documents import Document, LineError, parse_line
 from app.evaluation.judgments import BeirDataset, file_digest
 from app.ingest import ingest_documents
+from app.rerank import NO_RERANKER, RerankStage
 from app.search_service import SearchService
 from app.settings import Settings
 
@@ -46,9 +47,9 @@ class IndexedCollection:
         """Reads everything: the tenant is the collection's, its ACLs are ``*``."""
         return Caller(subject="relevance-workbench", tenant=self.settings.eval_tenant, principals=frozenset())
 
-    def service(self, reranker: object | None = None) -> SearchService:
+    def service(self, reranker: RerankStage = NO_RERANKER) -> SearchService:
         """The production query path over this collection's index."""
-        return SearchService(self.settings, self.backend, self.encoder, reranker)  # type: ignore[arg-type]
+        return SearchService(self.settings, self.backend, self.encoder, reranker)
 
 
 def collection_key(dataset: BeirDataset, encoder: "Encoder", settings: Settings) -> str:

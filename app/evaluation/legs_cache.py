@@ -74,8 +74,4 @@ def _cache_key(collection: IndexedCollection, queries: Mapping[str, str], depth:
 
 def _generation(collection: IndexedCollection) -> str:
     """The index generation, so a re-ingested index never serves old lists."""
-    info = collection.backend.live_index()
-    try:
-        return f"{info.name}:{(Path(collection.settings.data_dir) / 'indexes' / info.name / 'GENERATION').read_text().strip()}"
-    except OSError:
-        return info.name
+    return collection.backend.generation(collection.backend.live_index().name)

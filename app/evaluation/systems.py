@@ -18,6 +18,7 @@ from app.evaluation import lucene_bm25
 from app.evaluation.collection import IndexedCollection
 from app.evaluation.metrics import Metric, evaluate_rankings, mean
 from app.profiles import FusionConfig
+from app.rerank import NO_RERANKER, RerankStage
 from app.search_service import SearchService
 
 SYSTEMS = ("lexical", "vector", "hybrid-rrf", "hybrid-linear", "hybrid-rerank")
@@ -104,16 +105,13 @@ def run_system(
     queries: Mapping[str, str],
     size: int,
     *,
-    reranker: object | None = None,
+    reranker: RerankStage = NO_RERANKER,
     profile: str | None = None,
     progress: bool = True,
 ) -> SystemRun | Unavailable:
     """Search every query; ``size`` documents each (at least the deepest cutoff)."""
-    if system.config.rerank_enabled:
-        if reranker is None:
-            return Unavailable(system.name, "no reranker stage is installed")
-        if getattr(reranker, "model_version", "") == "unavailable":  # rerankers' UnavailableStage
-            return Unavailable(system.name, str(getattr(reranker, "reason", "reranker model unavailable")))
+    if system.config.rerank_enabled and reranker.unavailable_reason is not None:
+        return Unavailable(system.name, reranker.unavailable_reason)
     service = collection.service(reranker)
     run = _search_all(service, collection, system, queries, size, profile, progress)
     if system.config.rerank_enabled and queries and run.degraded_queries == len(queries):
@@ -192,7 +190,7 @@ def evaluate_systems(
     base: FusionConfig,
     metrics: Sequence[Metric],
     *,
-    reranker: object | None = None,
+    reranker: RerankStage = NO_RERANKER,
     profile: str | None = None,
     progress: bool = True,
 ) -> dict[str, dict[str, Any] | str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.settings import Settings
-from rerankers.stage import BudgetedRerankStage, CostModel, UnavailableStage, load_rerank_stage, padded_units
+from app.rerank import NoReranker
+from rerankers.stage import BudgetedRerankStage, CostModel, load_rerank_stage, padded_units
 
 SHIPPED = Settings().rerank_model_dir
 
@@ -14,7 +15,7 @@ PASSAGES = [f"passage number {i} about wings, lift and drag at high speed " * 3 
 
 def test_missing_model_dir_degrades_instead_of_raising(tmp_path: Path) -> None:
     stage = load_rerank_stage(Settings(rerank_model_dir=tmp_path / "nothing-here"))
-    assert isinstance(stage, UnavailableStage)
+    assert isinstance(stage, NoReranker)
     outcome = stage.rerank("query", PASSAGES, budget_ms=100)
     assert outcome.degraded and outcome.scores == [] and "unavailable" in outcome.reason
 

@@ -234,6 +234,29 @@ class EmbeddedBackend:
             raise ValueError(f"refusing to drop {index!r}: the alias {self.alias!r} points at it")
         shutil.rmtree(self._path(index))
 
+    def template_versions(self) -> dict[str, dict[str, Any]]:
+        design = lexical_design(self.settings.template_version)
+        return {"embedded": {
+            "action": "none (the embedded backend builds its schema in code)",
+            "template_version": self.settings.template_version,
+            "analyzer": design.analyzer.name,
+            "chain": f"lowercase, {len(design.analyzer.stop_words)} stop words, {design.analyzer.stemmer} stemmer",
+            "lexical": "whole documents" if design.whole_documents else "chunks, title boosted",
+        }}
+
+    # -------------------------------------------------------- capabilities
+    def generation(self, index: str) -> str:
+        """``<index>:<generation>``: changes with every write (capabilities.IndexGenerations)."""
+        path = self._path(index)
+        try:
+            return f"{index}:{(path / 'GENERATION').read_text().strip()}"
+        except OSError as exc:
+            raise BackendError(f"index {index!r}: GENERATION is unreadable ({exc.strerror})") from None
+
+    def preload(self) -> IndexInfo:
+        """The live snapshot, loaded now (capabilities.PreloadBeforeFork)."""
+        return self.live_index()
+
     # ------------------------------------------------ lifecycle (index import)
     def scan_index(self, index: str, fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
         """Every chunk of ``index`` as ``{"_id": chunk_id, **fields}``, like OpenSearch's scan.

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from app.documents import Document, LineError, parse_raw_line
 from app.settings import Settings
-from app.sources import SourceError
+from app.sources.errors import SourceError
 
 #: Bytes per read from an object body.
 READ_CHUNK_BYTES = 1 << 16

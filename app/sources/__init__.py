@@ -1,4 +1,4 @@
-"""Where documents come from: local JSONL files and folders, stdin, S3."""
+"""Where documents come from: local JSONL files and folders, stdin, S3 (:mod:`.s3`)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import Iterator
 
 from app.documents import Document, LineError, read_documents, read_jsonl_file
 from app.settings import Settings
+from app.sources.errors import SourceError
 
-
-class SourceError(ValueError):
-    """A source cannot be read at all (missing path, bad URI)."""
+__all__ = ["SourceError", "read_source"]
 
 
 def read_source(uri: str, settings: Settings) -> Iterator[Document | LineError]:
@@ -20,7 +19,7 @@ def read_source(uri: str, settings: Settings) -> Iterator[Document | LineError]:
         yield from read_documents(sys.stdin, "<stdin>")
         return
     if uri.startswith("s3://"):
-        from app.s3_source import read_s3_prefix
+        from app.sources.s3 import read_s3_prefix
 
         yield from read_s3_prefix(uri, settings)
         return

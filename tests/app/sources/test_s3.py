@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from app.backends.embedded import EmbeddedBackend
 from app.cli import main
 from app.documents import Document, LineError, read_jsonl_file
-from app.s3_source import _source_error, _split_lines, parse_s3_uri, read_s3_prefix, s3_client
+from app.sources.s3 import _source_error, _split_lines, parse_s3_uri, read_s3_prefix, s3_client
 from app.settings import Settings
 from app.sources import SourceError
 
