@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping, Sequence
 
 from app.backends.base import Chunk, IndexInfo, SearchBackend, doc_key, index_name
 from app.chunking import chunk_document
@@ -100,18 +100,14 @@ def ingest_documents(
         nonlocal pending, pending_chunks
         if not pending:
             return
-        chunks = [chunk for doc_chunks in pending.values() for chunk in doc_chunks]
         began = time.perf_counter()
-        vectors = encoder.embed_passages([c.passage() for c in chunks], batch_size=settings.embed_batch_size)
+        with_vectors = embed_chunks(encoder, pending, settings.embed_batch_size)
         report.embed_seconds += time.perf_counter() - began
-        with_vectors: dict[str, list[Chunk]] = {key: [] for key in pending}
-        for chunk, vector in zip(chunks, vectors):
-            with_vectors[chunk.doc_key].append(_with_vector(chunk, vector))
         backend.replace_documents(target, with_vectors)
         for key, doc_chunks in pending.items():
             stored[key] = doc_chunks[0].content_hash
         report.indexed += len(pending)
-        report.chunks += len(chunks)
+        report.chunks += pending_chunks
         pending, pending_chunks = {}, 0
         if progress:
             progress(report)
@@ -150,5 +146,11 @@ def delete_documents(backend: SearchBackend, tenant: str, doc_ids: Iterable[str]
     return backend.delete_documents(target, [doc_key(tenant, doc_id) for doc_id in doc_ids])
 
 
-def _with_vector(chunk: Chunk, vector: object) -> Chunk:
-    return replace(chunk, vector=vector)
+def embed_chunks(encoder: Encoder, chunks_by_doc: Mapping[str, Sequence[Chunk]], batch_size: int) -> dict[str, list[Chunk]]:
+    """The chunks of each document with their passages' vectors, in one batch run of the encoder."""
+    flat = [chunk for chunks in chunks_by_doc.values() for chunk in chunks]
+    vectors = encoder.embed_passages([c.passage() for c in flat], batch_size=batch_size)
+    embedded: dict[str, list[Chunk]] = {key: [] for key in chunks_by_doc}
+    for chunk, vector in zip(flat, vectors):
+        embedded[chunk.doc_key].append(replace(chunk, vector=vector))
+    return embedded

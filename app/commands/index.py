@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, Mapping
 
 from app.components import Components
-from app.lifecycle import Lifecycle, MigrationReport, format_status
+from app.lifecycle import Lifecycle, MigrationReport
 from app.settings import Settings
 
 
@@ -135,3 +135,26 @@ def _print_report(report: MigrationReport) -> int:
             print(error, file=sys.stderr)
     print(report.summary())
     return 0 if report.switched else 1
+
+
+def format_status(status: Mapping[str, Any]) -> str:
+    """``status()`` as a human-readable table."""
+    lines = [f"backend {status['backend']}, alias {status['alias']} → {status['live'] or '(none)'}"]
+    model = status["model"]
+    configured = model.get("configured") or f"unavailable ({model.get('error')})"
+    mismatch = "" if model.get("matches_live") or not status["live"] else "  ← differs from the live index!"
+    lines.append(f"configured model: {configured}{mismatch}")
+    lines.append(f"{'':2}{'index':<20} {'tmpl':>4} {'model':<28} {'dim':>4} {'documents':>9} {'chunks':>8}  created")
+    for i in status["indexes"]:
+        mark = "* " if i["live"] else "  "
+        lines.append(
+            f"{mark}{i['name']:<20} {i['template_version']:>4} {i['model_version']:<28} {i['dimension']:>4} "
+            f"{i['documents']:>9} {i['chunks']:>8}  {i['created_at']}"
+        )
+    if not status["indexes"]:
+        lines.append("  (no indexes)")
+    lines.append("templates:")
+    for name, template in sorted(status["templates"].items()):
+        details = ", ".join(f"{k} {v}" for k, v in template.items())
+        lines.append(f"  {name}: {details}")
+    return "\n".join(lines)
