@@ -6,7 +6,6 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
 
 from app.settings import PROJECT_ROOT
 

