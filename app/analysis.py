@@ -11,6 +11,7 @@ produce the same terms, against Lucene itself.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -55,7 +56,7 @@ class AnalyzerSpec:
 
     name: str
     stop_words: tuple[str, ...]
-    #: Snowball language; ``english`` is Porter2 in both tantivy and Lucene.
+    #: Snowball language, as Lucene's ``snowball`` filter names it (lowercase).
     stemmer: str
     #: Tokens longer than this many characters are dropped (OpenSearch's
     #: ``length`` filter, which counts UTF-16 code units).
@@ -102,7 +103,8 @@ def document_text(title: str, body: str) -> str:
 # Word boundaries as Lucene's StandardTokenizer draws them (Unicode UAX#29), for
 # the scripts it treats as words: letters join across . : ' ’ · between letters,
 # digits across . , ; ' ’ between digits, and letters, digits, marks and
-# connectors (_) run together (a connector alone is no word). Han and Hiragana are one token per character.
+# connectors (_) run together (a connector alone is no word). Han and Hiragana
+# are one token per character.
 _LETTER = r"[\p{L}--\p{Han}--\p{Hiragana}]\p{M}*"
 _CORE = rf"{_LETTER}(?:[.:'’·]{_LETTER})*|\p{{N}}\p{{M}}*(?:[.,;'’]\p{{N}}\p{{M}}*)*"
 _WORD = regex.compile(
@@ -117,11 +119,10 @@ class Analyzer:
     length cap, lowercase, stop words, Snowball stemmer; text in, terms out."""
 
     def __init__(self, spec: AnalyzerSpec) -> None:
-        import Stemmer  # PyStemmer: libstemmer, the Snowball release Lucene 9 ships
-
         self.spec = spec
         self._stop = frozenset(spec.stop_words)
-        self._stemmer = Stemmer.Stemmer(spec.stemmer)
+        # A PyStemmer stemmer is not thread-safe: one per thread.
+        self._local = threading.local()
 
     def analyze(self, text: str) -> list[str]:
         """The terms of ``text``, in order."""
@@ -134,7 +135,15 @@ class Analyzer:
                     term = piece.lower() if piece.isascii() else _lower_each(piece)
                     if term not in stop:
                         kept.append(term)
-        return self._stemmer.stemWords(kept)
+        return self._stemmer().stemWords(kept)
+
+    def _stemmer(self) -> Any:
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:
+            import Stemmer  # PyStemmer: libstemmer, the Snowball release Lucene 9 ships
+
+            stemmer = self._local.stemmer = Stemmer.Stemmer(self.spec.stemmer)
+        return stemmer
 
 
 def _pieces(word: str) -> list[str]:

@@ -79,3 +79,15 @@ def test_terms_are_single_words_without_stop_words(text: str) -> None:
         assert term and not any(c.isspace() for c in term)  # indexed as space-separated terms
         assert term not in spec.stop_words
         assert len(term) <= spec.max_token_length
+
+
+def test_threads_analysing_at_once_get_the_same_terms() -> None:
+    """Each thread stems with its own stemmer (PyStemmer's are not thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = random_texts(200, seed=11) + TRICKY
+    chain = analyzer(ENGLISH_V2)
+    expected = [chain.analyze(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            assert list(pool.map(chain.analyze, texts)) == expected
