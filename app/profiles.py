@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -105,18 +106,35 @@ def profile_from_json(record: Mapping[str, Any], base: FusionConfig) -> Profile:
         raise ProfileError(f"malformed profile: {exc!r}") from None
 
 
+#: (settings, path) -> (the file's (mtime, size, inode), its profile): a search
+#: names a profile on every request, and the file changes rarely.
+_LOADED: dict[tuple[Settings, str], tuple[tuple[int, int, int], Profile]] = {}
+_LOADED_LOCK = threading.Lock()
+
+
 def load_profile(settings: Settings, name: str) -> Profile:
-    """``profiles/<name>.json`` from the configured directory."""
+    """``profiles/<name>.json`` from the configured directory; read again only when the file changes."""
     if not _NAME.match(name):
         raise ProfileError(f"invalid profile name {name!r}")
     path = Path(settings.profiles_dir) / f"{name}.json"
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        raise ProfileError(f"unknown profile {name!r} (no {path.name} in the profiles directory)") from None
+    stamp, key = (status.st_mtime_ns, status.st_size, status.st_ino), (settings, str(path))
+    cached = _LOADED.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProfileError(f"unknown profile {name!r} (no {path.name} in the profiles directory)") from None
     except ValueError as exc:
         raise ProfileError(f"profile {name!r} is not valid JSON: {exc}") from None
-    return profile_from_json({**record, "name": name}, default_config(settings))
+    profile = profile_from_json({**record, "name": name}, default_config(settings))
+    with _LOADED_LOCK:
+        _LOADED[key] = (stamp, profile)
+    return profile
 
 
 def list_profiles(settings: Settings) -> list[Profile]:
