@@ -29,6 +29,9 @@ FusionMethod = Literal["rrf", "linear"]
 #: A run: leg name -> [(doc_id, raw_score), ...], best first.
 Runs = Mapping[str, Sequence[tuple[str, float]]]
 
+#: The retrieval legs fusion combines, in the order the service runs them.
+LEGS: tuple[str, ...] = ("lexical", "vector")
+
 NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
 METHODS: tuple[str, ...] = get_args(FusionMethod)
 

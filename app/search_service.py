@@ -29,13 +29,12 @@ from app.backends.base import (
 from app.backends.capabilities import ServerSideFusion
 from app.embedding import Encoder
 from app.errors import RETRY_AFTER_S, InvalidRequest, ModelVersionMismatch, Unavailable
-from app.fusion import FusedHit, LegContribution, fuse, interpolate
+from app.fusion import LEGS, FusedHit, LegContribution, fuse, interpolate
 from app.observability.hooks import observe_search
 from app.profiles import FusionConfig, ProfileError, resolve
 from app.rerank import NO_RERANKER, RerankStage
 from app.settings import Settings
 
-LEGS = ("lexical", "vector")
 #: The one result of server-side fusion (OpenSearch ``hybrid`` query).
 SERVER_FUSED = "hybrid"
 #: Chunks fetched per wanted document, since one document may fill several slots.

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from app.evaluation.collection import IndexedCollection
 from app.evaluation.systems import search_pages
-from app.search_service import LEGS
+from app.fusion import LEGS
 
 #: ``{qid: {leg: [(doc_id, raw_score), ...]}}``, each leg best first.
 LegRuns = dict[str, dict[str, list[tuple[str, float]]]]

@@ -33,12 +33,12 @@ from app.backends.base import (
 )
 from app.evaluation.judgments import load_beir
 from app.evaluation.lucene_bm25 import run_program, write_tsv
+from app.fusion import LEGS
 from app.settings import Settings
 
 if TYPE_CHECKING:  # the encoder module loads onnxruntime; only its type is needed here
     from app.embedding import Encoder
 
-LEGS = ("lexical", "vector")
 #: Where :func:`spread_over_tenants` puts documents, and who asks: every caller
 #: sees part of one tenant, so the filter shapes both engines' answers.
 TENANTS = ("t0", "t1", "t2")

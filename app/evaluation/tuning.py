@@ -21,10 +21,9 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from app.evaluation.metrics import Metric, ideal_matrix, score_matrix
-from app.fusion import normalize
+from app.fusion import LEGS, normalize
 from app.profiles import FusionConfig
 
-LEGS = ("lexical", "vector")
 #: ``{qid: {leg: [(doc_id, raw_score), ...]}}`` (see :mod:`app.evaluation.legs_cache`).
 LegRuns = Mapping[str, Mapping[str, Sequence[tuple[str, float]]]]
 #: Lexical weight grid (the vector leg gets 1 - w; only the ratio matters).

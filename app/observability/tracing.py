@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
+from app.fusion import LEGS
+
 try:
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider as _SdkProvider
@@ -22,8 +24,6 @@ except ImportError:  # the SDK is optional
     _SdkProvider = None  # type: ignore[assignment,misc]
 
 _TRACER_NAME = "hybrid-search"
-#: Stages measured inside the retrieve stage, on the backend's own threads.
-_LEGS = ("lexical", "vector")
 
 
 def _tracer() -> Any | None:
@@ -64,7 +64,8 @@ def record_stage_spans(
     # perf_counter has no epoch; anchor it to the wall clock once per request.
     to_epoch_ns = time.time_ns() - time.perf_counter_ns()
     for stage, ms in stages_ms.items():
-        began = starts.get(stage) if stage not in _LEGS else starts.get("retrieve")
+        # The legs run inside the retrieve stage, on the backend's own threads.
+        began = starts.get(stage) if stage not in LEGS else starts.get("retrieve")
         if began is None or stage == "total":
             continue
         start_ns = int(began * 1e9) + to_epoch_ns
