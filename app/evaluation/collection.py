@@ -88,10 +88,11 @@ def open_collection(dataset: BeirDataset, encoder: "Encoder", settings: Settings
             json.dumps({"key": key, "dataset": str(dataset.root), "documents": report.indexed + report.unchanged,
                         "chunks": report.chunks, "skipped": report.failed}, indent=2)
         )
-    else:
-        # An index cached by an older release: its storage schema is brought up to
-        # this one (the rows are kept; only what is derived from them is rebuilt).
-        backend.repair(backend.live_index().name)
+    elif (cached := backend.alias_target()) is not None:
+        # An index cached by an older release is brought up to this storage schema
+        # before its snapshot is loaded (the rows are kept; what derives from them
+        # is rebuilt). A missing alias is reported by the first search.
+        backend.repair(cached)
     return IndexedCollection(dataset, index_settings, backend, encoder, key)
 
 
