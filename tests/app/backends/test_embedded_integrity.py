@@ -285,8 +285,13 @@ def make_schema_2(index_dir: Path) -> None:
         writer.add_document(record)
     writer.commit()
     writer.wait_merging_threads()
+    record_storage_schema(index_dir, 2)
+
+
+def record_storage_schema(index_dir: Path, schema: int) -> None:
+    """Mark the index in ``info.json`` as written by storage ``schema``."""
     info = json.loads((index_dir / "info.json").read_text())
-    info["schema"] = 2
+    info["schema"] = schema
     (index_dir / "info.json").write_text(json.dumps(info))
 
 
@@ -316,9 +321,7 @@ def make_schema_1(index_dir: Path, settings: Settings) -> None:
         writer.add_document(doc)
     writer.commit()
     writer.wait_merging_threads()
-    info = json.loads((index_dir / "info.json").read_text())
-    info["schema"] = 1
-    (index_dir / "info.json").write_text(json.dumps(info))
+    record_storage_schema(index_dir, 1)
 
 
 # ------------------------------------------------------------ damaged files
