@@ -38,11 +38,8 @@ def make_reranker(settings: Settings) -> RerankStage:
     """The cross-encoder stage, or :class:`NoReranker` (with why) when disabled or not installed."""
     if not settings.rerank_enabled:
         return NoReranker("reranking is disabled (HYBRID_RERANK_ENABLED)")
-    try:
-        from rerankers.stage import load_rerank_stage
-    except ImportError:
-        log.warning("reranking is enabled but rerankers.stage is not available")
-        return NoReranker("the rerankers package is not installed")
+    from app.rerank.stage import load_rerank_stage
+
     try:
         return load_rerank_stage(settings)
     except Exception as exc:  # noqa: BLE001 - a missing model degrades, never fails start-up

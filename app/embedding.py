@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from app.onnx_session import CARD_FILE, TOKENIZER_FILE, cpu_session
 from app.settings import Settings
 
 if TYPE_CHECKING:  # imported lazily: `hybrid-search --help` should not pay for onnxruntime
@@ -30,10 +31,8 @@ if TYPE_CHECKING:  # imported lazily: `hybrid-search --help` should not pay for 
     from app.query_cache import SharedVectorCache
 
 MODEL_NAME = "all-MiniLM-L6-v2"
-CARD_FILE = "model_card.json"
 #: File of each variant in the export directory; the card holds their sha256 under ``files``.
 VARIANT_FILES = {"fp32": "model.fp32.onnx", "int8": "model.int8.onnx"}
-TOKENIZER_FILE = "tokenizer.json"
 _EXPORT_HINT = "run `hybrid-search export-models` to create it"
 
 
@@ -76,22 +75,11 @@ class Encoder:
         cache_size: int = 4096,
         shared_cache: SharedVectorCache | None = None,
     ) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        if threads < 1:
-            raise ValueError(f"threads must be ≥ 1, got {threads}")
         if cache_size < 0:
             raise ValueError(f"cache_size must be ≥ 0, got {cache_size}")
-        options = ort.SessionOptions()
-        # Thread count comes from settings: a server runs one worker per core,
-        # and onnxruntime's default (one thread per core per session) oversubscribes.
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3  # errors only; fusion notices are noise in service logs
-        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(onnx_path, threads)
         self._input_names = {i.name for i in self._session.get_inputs()}
         self._output_name = self._session.get_outputs()[0].name
         width = self._session.get_outputs()[0].shape[-1]

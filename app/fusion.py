@@ -34,6 +34,9 @@ LEGS: tuple[str, ...] = ("lexical", "vector")
 
 NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
 METHODS: tuple[str, ...] = get_args(FusionMethod)
+#: RRF's ``k`` from Cormack et al. (2009), the value engines default to.
+DEFAULT_RANK_CONSTANT = 60
+DEFAULT_NORMALIZATION: Normalization = "min_max"
 
 
 class LegContribution(NamedTuple):
@@ -144,7 +147,7 @@ def _l2(values: list[float]) -> list[float]:
 def rrf(
     runs: Runs,
     *,
-    rank_constant: int = 60,
+    rank_constant: int = DEFAULT_RANK_CONSTANT,
     weights: Mapping[str, float] | None = None,
     limit: int | None = None,
 ) -> list[FusedHit]:
@@ -170,7 +173,7 @@ def linear(
     runs: Runs,
     *,
     weights: Mapping[str, float] | None,
-    normalization: Normalization = "min_max",
+    normalization: Normalization = DEFAULT_NORMALIZATION,
     limit: int | None = None,
 ) -> list[FusedHit]:
     """Weighted sum of per-leg normalised scores: ``score(d) = sum_leg w_leg * norm_leg(d)``.
@@ -206,8 +209,8 @@ def fuse(
     *,
     method: FusionMethod,
     weights: Mapping[str, float] | None = None,
-    normalization: Normalization = "min_max",
-    rank_constant: int = 60,
+    normalization: Normalization = DEFAULT_NORMALIZATION,
+    rank_constant: int = DEFAULT_RANK_CONSTANT,
     limit: int | None = None,
 ) -> list[FusedHit]:
     """Dispatch to :func:`rrf` or :func:`linear`; the other method's options are ignored."""

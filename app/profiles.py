@@ -14,11 +14,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from app.files import write_atomically
+from app.fusion import (
+    DEFAULT_NORMALIZATION,
+    DEFAULT_RANK_CONSTANT,
+    METHODS,
+    NORMALIZATIONS,
+)
 from app.settings import Settings
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-METHODS = ("rrf", "linear")
-NORMALIZATIONS = ("min_max", "z_score", "l2")
+#: What a profile may be called (its file is ``<name>.json``); the API validates with it too.
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class ProfileError(ValueError):
@@ -30,9 +36,9 @@ class FusionConfig:
     """Everything that decides how the legs' lists become one ranking."""
 
     method: str = "rrf"
-    normalization: str = "min_max"
+    normalization: str = DEFAULT_NORMALIZATION
     weights: Mapping[str, float] = field(default_factory=lambda: {"lexical": 1.0, "vector": 1.0})
-    rank_constant: int = 60
+    rank_constant: int = DEFAULT_RANK_CONSTANT
     depth: int = 100
     rerank_enabled: bool = False
     rerank_depth: int = 20
@@ -114,7 +120,7 @@ _LOADED_LOCK = threading.Lock()
 
 def load_profile(settings: Settings, name: str) -> Profile:
     """``profiles/<name>.json`` from the configured directory; read again only when the file changes."""
-    if not _NAME.match(name):
+    if not PROFILE_NAME.match(name):
         raise ProfileError(f"invalid profile name {name!r}")
     path = Path(settings.profiles_dir) / f"{name}.json"
     try:
@@ -142,7 +148,7 @@ def list_profiles(settings: Settings) -> list[Profile]:
     directory = Path(settings.profiles_dir)
     if not directory.is_dir():
         return []
-    return [load_profile(settings, p.stem) for p in sorted(directory.glob("*.json")) if _NAME.match(p.stem)]
+    return [load_profile(settings, p.stem) for p in sorted(directory.glob("*.json")) if PROFILE_NAME.match(p.stem)]
 
 
 def resolve(settings: Settings, request: Mapping[str, Any]) -> tuple[str | None, FusionConfig]:
@@ -169,7 +175,7 @@ def resolve(settings: Settings, request: Mapping[str, Any]) -> tuple[str | None,
 def save_profile(path: Path, fusion: FusionConfig, provenance: Mapping[str, Any]) -> Profile:
     """Write a profile file; replacing one bumps its version so responses show the change."""
     path = Path(path)
-    if path.suffix != ".json" or not _NAME.match(path.stem):
+    if path.suffix != ".json" or not PROFILE_NAME.match(path.stem):
         raise ProfileError(f"a profile file is <name>.json with a name of [A-Za-z0-9_-], not {path.name!r}")
     version = 1
     if path.is_file():
@@ -181,7 +187,5 @@ def save_profile(path: Path, fusion: FusionConfig, provenance: Mapping[str, Any]
     path.parent.mkdir(parents=True, exist_ok=True)
     record = profile.to_json()
     del record["name"]  # the file name is the name
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomically(path, json.dumps(record, indent=2) + "\n")
     return profile

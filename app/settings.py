@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from app.fusion import DEFAULT_NORMALIZATION, DEFAULT_RANK_CONSTANT
+
 ENV_PREFIX = "HYBRID_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,8 +112,8 @@ class Settings:
     # collection out in turn (scripts/fusion_defaults.py, docs/relevance.md);
     # fitted weights and RRF did worse on the collection left out.
     fusion_method: str = "linear"
-    rrf_rank_constant: int = 60
-    linear_normalization: str = "min_max"
+    rrf_rank_constant: int = DEFAULT_RANK_CONSTANT
+    linear_normalization: str = DEFAULT_NORMALIZATION
     weight_lexical: float = 0.5
     weight_vector: float = 0.5
     #: Profile loaded when a request names none (``profiles/<name>.json``).
@@ -120,7 +122,7 @@ class Settings:
 
     # --- reranking ------------------------------------------------------------
     rerank_enabled: bool = False
-    rerank_model_dir: Path = PROJECT_ROOT / "rerankers" / "models" / "default"
+    rerank_model_dir: Path = PROJECT_ROOT / "models" / "reranker"
     rerank_depth: int = 20
     rerank_budget_ms: float = 100.0
     rerank_max_length: int = 128

@@ -17,9 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.rerank.runtime import (
+    VARIANT_FILES,  # noqa: E402
+    Reranker,  # noqa: E402
+)
 from app.settings import Settings  # noqa: E402
-from rerankers.runtime import VARIANT_FILES  # noqa: E402
-from rerankers.runtime import Reranker  # noqa: E402
 
 WORDS = ("wing", "lift", "drag", "boundary", "layer", "flow", "pressure", "index", "library", "catalogue", "query", "retrieval",
          "compiler", "algorithm", "memory", "sorting", "heat", "transfer", "shock", "wave", "surface", "model", "system", "data")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.settings import PROJECT_ROOT, Settings  # noqa: E402
+from app.settings import Settings  # noqa: E402
 from app.web import create_app  # noqa: E402
 from loadtests.stats import percentile  # noqa: E402
 from loadtests.workload import build_workload, default_queries, load_queries, mint_tokens, parse_personas  # noqa: E402

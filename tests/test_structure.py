@@ -6,10 +6,9 @@ import ast
 import re
 from pathlib import Path
 
-
 from app.settings import PROJECT_ROOT
 
-PACKAGES = ("app", "rerankers")
+PACKAGES = ("app", "reranker_study")
 
 
 def modules(package: str) -> dict[str, Path]:
@@ -104,3 +103,26 @@ def test_each_backend_declares_what_it_can_do(tmp_path: Path) -> None:
     for protocol, (in_embedded, in_opensearch) in declared.items():
         assert isinstance(embedded, protocol) == in_embedded, protocol.__name__
         assert isinstance(opensearch, protocol) == in_opensearch, protocol.__name__
+
+
+#: The acceptance size of one unit, for app/ and the serving reranker package within it.
+MAX_LINES = 400
+
+
+def test_serving_never_imports_the_study() -> None:
+    """Training, folds and torch stay out of the service: nothing in app/ imports reranker_study."""
+    app_modules = modules("app")
+    known = set(app_modules) | set(modules("reranker_study"))
+    offenders = {
+        name: sorted(t for t in imports_of(path, name, known) if t.startswith("reranker_study"))
+        for name, path in app_modules.items()
+    }
+    assert not {name: found for name, found in offenders.items() if found}
+
+
+def test_no_unit_in_app_is_over_the_size_limit() -> None:
+    sizes = {
+        str(path.relative_to(PROJECT_ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in modules("app").values()
+    }
+    assert not {path: lines for path, lines in sizes.items() if lines > MAX_LINES}

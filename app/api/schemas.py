@@ -10,8 +10,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
 
+from app.fusion import METHODS, NORMALIZATIONS
+from app.profiles import PROFILE_NAME
 from app.settings import Settings
 
 MAX_FILTERS = 16
@@ -61,9 +70,9 @@ class WeightsSchema(StrictSchema):
 
 
 class FusionSchema(StrictSchema):
-    method = fields.String(validate=validate.OneOf(["rrf", "linear"]))
+    method = fields.String(validate=validate.OneOf(METHODS))
     weights = fields.Nested(WeightsSchema)
-    normalization = fields.String(validate=validate.OneOf(["min_max", "z_score", "l2"]))
+    normalization = fields.String(validate=validate.OneOf(NORMALIZATIONS))
     rank_constant = StrictInteger(validate=validate.Range(min=1, max=10_000))
 
 
@@ -105,7 +114,7 @@ class SearchRequestSchema(StrictSchema):
     size = StrictInteger(load_default=10, validate=validate.Range(min=1))
     from_ = StrictInteger(data_key="from", load_default=0, validate=validate.Range(min=0))
     filters = fields.Dict(keys=fields.String(validate=METADATA_KEY), values=FilterValue(), load_default=dict)
-    profile = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"))
+    profile = fields.String(validate=validate.Regexp(PROFILE_NAME))
     fusion = fields.Nested(FusionSchema, load_default=dict)
     depth = StrictInteger(validate=validate.Range(min=1))
     legs = fields.Nested(LegsSchema, load_default=dict)

@@ -238,27 +238,45 @@ class SearchBackend(Protocol):
         each declares (version, model, analysis) and whether it is current."""
 
 
-def index_name(alias: str, version: int) -> str:
-    """``docs`` + 3 → ``docs-v3``."""
-    return f"{alias}-v{version}"
+#: Digits of a physical index's generation suffix (``docs-v1-000002``).
+GENERATION_DIGITS = 6
 
 
-def index_version(alias: str, name: str) -> int:
-    """Inverse of :func:`index_name`; raises ``ValueError`` for other names.
+def index_name(alias: str, version: int, generation: int = 0) -> str:
+    """``docs`` + 3 → ``docs-v3``; with a generation, OpenSearch's physical ``docs-v3-000002``."""
+    short = f"{alias}-v{version}"
+    return f"{short}-{generation:0{GENERATION_DIGITS}d}" if generation else short
 
-    Also reads OpenSearch's physical names ``<alias>-vN-NNNNNN`` (a generation
-    suffix, see ``app.backends.opensearch``).
+
+def index_order(alias: str, name: str) -> tuple[int, int]:
+    """``(version, generation)`` of an index name, generation 0 for the short
+    form; the inverse of :func:`index_name`, and the order indexes sort in.
+
+    Raises ``ValueError`` for a name that is not a version of ``alias``.
     """
     prefix = f"{alias}-v"
     version, _, generation = name[len(prefix):].partition("-")
     if (
         not name.startswith(prefix)
         or not version.isdigit()
-        or (generation and not (generation.isdigit() and len(generation) == 6))
+        or (generation and not (generation.isdigit() and len(generation) == GENERATION_DIGITS))
         or name.endswith("-")
     ):
-        raise ValueError(f"{name!r} is not a version of alias {alias!r}")
-    return int(version)
+        raise ValueError(f"{name!r} is not a version of alias {alias!r} (expected {alias}-vN[-NNNNNN])")
+    return int(version), int(generation or 0)
+
+
+def index_version(alias: str, name: str) -> int:
+    """The template version in an index name; raises ``ValueError`` for other names."""
+    return index_order(alias, name)[0]
+
+
+def is_generation(alias: str, name: str) -> bool:
+    """Whether ``name`` is a physical ``<alias>-vN-NNNNNN`` index (not the short form, not another name)."""
+    try:
+        return index_order(alias, name)[1] > 0
+    except ValueError:
+        return False
 
 
 def by_document(chunks: Iterable[Chunk]) -> dict[str, list[Chunk]]:

@@ -9,9 +9,18 @@ its snapshot in the gunicorn master before the workers fork.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+from typing import (
+    Any,
+    Iterable,
+    Iterator,
+    Mapping,
+    Protocol,
+    Sequence,
+    runtime_checkable,
+)
 
 from app.backends.base import AccessFilter, IndexInfo, LegResult, LexicalLeg, VectorLeg
+from app.fusion import DEFAULT_NORMALIZATION, DEFAULT_RANK_CONSTANT, Normalization
 
 
 @runtime_checkable
@@ -26,8 +35,8 @@ class ServerSideFusion(Protocol):
         *,
         method: str,
         weights: Mapping[str, float],
-        normalization: str = "min_max",
-        rank_constant: int = 60,
+        normalization: Normalization = DEFAULT_NORMALIZATION,
+        rank_constant: int = DEFAULT_RANK_CONSTANT,
         size: int | None = None,
     ) -> LegResult:
         """One fused result named ``hybrid``, in the shape of a leg."""

@@ -11,52 +11,49 @@ its mapping ``_meta``. Both retrieval legs go out in one ``_msearch``.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from functools import partial
 from typing import Any, Iterable, Iterator, Mapping, Sequence
-
-from opensearchpy import helpers
-from opensearchpy import exceptions as os_exc
 
 from app.analysis import lexical_design
 from app.backends import opensearch_requests as req
 from app.backends.base import (
+    AccessFilter,
     BackendError,
     Chunk,
     IndexInfo,
     IndexNotFound,
     Leg,
-    LegHit,
     LegResult,
     LexicalLeg,
     VectorLeg,
     doc_key,
-    document_body,
+    index_name,
+    index_order,
     index_version,
-    AccessFilter,
+    is_generation,
 )
-from app.backends.opensearch_client import DEADLINE_PARAM, build_client, from_error_response, translate
-from app.backends.opensearch_templates import DOCUMENT_TEXT, committed_versions, render_template, template_drift, template_name
+from app.backends.opensearch_client import (
+    DEADLINE_PARAM,
+    build_client,
+    from_error_response,
+)
+from app.backends.opensearch_cluster import BulkFailed, Cluster
+from app.backends.opensearch_templates import (
+    DOCUMENT_TEXT,
+    cluster_template_versions,
+    install_templates,
+    template_name,
+)
+from app.clock import elapsed_ms, utc_now
+from app.fusion import DEFAULT_NORMALIZATION, DEFAULT_RANK_CONSTANT, Normalization
 from app.settings import Settings
 
+__all__ = ["BulkFailed", "OpenSearchBackend"]
+
 log = logging.getLogger(__name__)
-
-
-class BulkFailed(BackendError):
-    """Some bulk items failed; nothing is reported as success. ``failures``: doc id → reason."""
-
-    def __init__(self, index: str, failures: Mapping[str, str]) -> None:
-        self.failures = dict(failures)
-        shown = ", ".join(f"{doc}: {why}" for doc, why in list(self.failures.items())[:5])
-        more = f" (+{len(self.failures) - 5} more)" if len(self.failures) > 5 else ""
-        super().__init__(f"{len(self.failures)} document(s) failed to index into {index!r}: {shown}{more}")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class OpenSearchBackend:
@@ -66,46 +63,26 @@ class OpenSearchBackend:
         self.settings = settings
         self.alias = settings.index_alias
         self.client = client if client is not None else build_client(settings)
-        self._physical = re.compile(rf"^{re.escape(self.alias)}-v(\d+)-(\d{{6}})$")
-        self._logical = re.compile(rf"^{re.escape(self.alias)}-v(\d+)$")
+        self.cluster = Cluster(self.client, settings)
         self._alias_cache: tuple[float, str | None] | None = None
         self._info_cache: dict[str, IndexInfo] = {}
         self._pipelines: set[str] = set()
         self._lock = threading.Lock()
 
-    # ------------------------------------------------------------------ plumbing
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run one client call, with transport errors as ours."""
-        try:
-            return fn(*args, **kwargs)
-        except (os_exc.TransportError, os_exc.ConnectionError) as exc:
-            raise translate(exc, what) from exc
-
-    def _get_or_none(self, what: str, fn: Any, **kwargs: Any) -> Any:
-        """Like :meth:`_call`, but a 404 is ``None`` (absent alias or template)."""
-        try:
-            return fn(**kwargs)
-        except os_exc.NotFoundError:
-            return None
-        except (os_exc.TransportError, os_exc.ConnectionError) as exc:
-            raise translate(exc, what) from exc
-
     def resolve(self, index: str) -> str:
         """A physical index name for ``index`` (``docs-v1`` → newest ``docs-v1-*``)."""
-        if self._physical.match(index):
+        version, generation = index_order(self.alias, index)
+        if generation:
             return index
-        match = self._logical.match(index)
-        if not match:
-            raise ValueError(f"{index!r} is not an index of alias {self.alias!r} (expected {self.alias}-vN[-NNNNNN])")
-        generations = self._generations(int(match.group(1)))
+        generations = self._generations(version)
         if not generations:
-            raise IndexNotFound(f"no index of version {match.group(1)} ({index}-*) exists")
+            raise IndexNotFound(f"no index of version {version} ({index}-*) exists")
         return generations[-1]
 
     def _generations(self, version: int) -> list[str]:
         pattern = f"{self.alias}-v{version}-*"
-        found = self._call(f"listing {pattern}", self.client.indices.get_mapping, index=pattern, allow_no_indices=True)
-        return sorted(name for name in found if self._physical.match(name))
+        found = self.cluster.call(f"listing {pattern}", self.client.indices.get_mapping, index=pattern, allow_no_indices=True)
+        return sorted((name for name in found if is_generation(self.alias, name)), key=partial(index_order, self.alias))
 
     # ------------------------------------------------------------------- reading
     def run_legs(
@@ -118,13 +95,13 @@ class OpenSearchBackend:
         if not bodies:
             return {}
         started = time.perf_counter()
-        response = self._call(
+        response = self.cluster.call(
             "searching",
             self.client.msearch,
             body=req.msearch_lines(index or self.alias, bodies),
             params={DEADLINE_PARAM: self.settings.leg_timeout_s},
         )
-        wall_ms = (time.perf_counter() - started) * 1000
+        wall_ms = elapsed_ms(started)
         results = {}
         for name, item in zip(names, response.get("responses", [])):
             if "error" in item:
@@ -137,7 +114,7 @@ class OpenSearchBackend:
                 results[name] = LegResult(name=name, hits=[], took_ms=wall_ms, failure=str(error))
                 continue
             results[name] = LegResult(
-                name=name, hits=_leg_hits(item), took_ms=float(item.get("took", wall_ms)), partial=_is_partial(item)
+                name=name, hits=req.leg_hits(item), took_ms=float(item.get("took", wall_ms)), partial=req.is_partial(item)
             )
         if len(results) != len(names):
             raise BackendError(f"_msearch answered {len(results)} of {len(names)} legs")
@@ -163,8 +140,8 @@ class OpenSearchBackend:
         *,
         method: str,
         weights: Mapping[str, float],
-        normalization: str = "min_max",
-        rank_constant: int = 60,
+        normalization: Normalization = DEFAULT_NORMALIZATION,
+        rank_constant: int = DEFAULT_RANK_CONSTANT,
         size: int | None = None,
     ) -> LegResult:
         """Server-side fusion: one ``hybrid`` query through a search pipeline.
@@ -180,20 +157,20 @@ class OpenSearchBackend:
             lexical, vector, access, self.settings.title_boost, size or max(lexical.k, vector.k), self._whole_documents(None)
         )
         started = time.perf_counter()
-        response = self._call(
+        response = self.cluster.call(
             "running the hybrid query",
             self.client.search,
             index=self.alias,
             body=body,
             params={"search_pipeline": pipeline_id, DEADLINE_PARAM: self.settings.leg_timeout_s},
         )
-        took = float(response.get("took", (time.perf_counter() - started) * 1000))
-        return LegResult(name="hybrid", hits=_leg_hits(response), took_ms=took, partial=_is_partial(response))
+        took = float(response.get("took", elapsed_ms(started)))
+        return LegResult(name="hybrid", hits=req.leg_hits(response), took_ms=took, partial=req.is_partial(response))
 
     def _ensure_pipeline(self, body: dict[str, Any]) -> str:
         pipeline_id = req.pipeline_id(body)
         if pipeline_id not in self._pipelines:
-            self._call(
+            self.cluster.call(
                 f"installing search pipeline {pipeline_id}",
                 self.client.transport.perform_request,
                 "PUT",
@@ -206,7 +183,7 @@ class OpenSearchBackend:
     def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         if not chunk_ids:
             return {}
-        response = self._call(
+        response = self.cluster.call(
             "fetching chunks",
             self.client.mget,
             index=self.alias,
@@ -240,26 +217,15 @@ class OpenSearchBackend:
         return target
 
     def _read_info(self, index: str, *, counts: bool = False) -> IndexInfo:
-        mapping = self._call(f"reading index {index}", self.client.indices.get_mapping, index=index)
+        mapping = self.cluster.call(f"reading index {index}", self.client.indices.get_mapping, index=index)
         meta = mapping.get(index, {}).get("mappings", {}).get("_meta", {})
         return self._info_from_meta(index, meta, counts=counts)
 
     def _info_from_meta(self, index: str, meta: Mapping[str, Any], *, counts: bool) -> IndexInfo:
-        if "model_version" not in meta:
-            raise BackendError(f"index {index!r} has no hybrid-search _meta; it was not created by this service")
-        chunks = documents = 0
-        if counts:
-            chunks = self.count(index)
-            documents = self.count(index, req.first_chunks_query())
-        return IndexInfo(
-            name=index,
-            template_version=int(meta.get("template_version", 0)),
-            model_version=str(meta["model_version"]),
-            dimension=int(meta.get("dimension", 0)),
-            chunks=chunks,
-            documents=documents,
-            created_at=str(meta.get("created_at", "")),
-        )
+        info = req.info_from_meta(index, meta)  # raises before counting an index that is not ours
+        if not counts:
+            return info
+        return replace(info, chunks=self.count(index), documents=self.count(index, req.first_chunks_query()))
 
     # ------------------------------------------------------------------- writing
     def create_index(self, info: IndexInfo) -> None:
@@ -269,19 +235,17 @@ class OpenSearchBackend:
         if template not in self.template_versions():
             # Without its template the index would lack analyzers and strict mappings.
             self.install_templates([info.template_version])
-        body = req.create_index_body(info, self.settings, info.created_at or _now())
-        self._call(f"creating index {name}", self.client.indices.create, index=name, body=body)
+        body = req.create_index_body(info, self.settings, info.created_at or utc_now())
+        self.cluster.call(f"creating index {name}", self.client.indices.create, index=name, body=body)
         log.info("created index %s from template %s", name, template)
 
     def _new_index_name(self, requested: str) -> str:
-        if self._physical.match(requested):
+        version, generation = index_order(self.alias, requested)
+        if generation:
             return requested
-        match = self._logical.match(requested)
-        if not match:
-            raise ValueError(f"{requested!r} is not a valid index name for alias {self.alias!r}")
-        existing = self._generations(int(match.group(1)))
-        generation = int(existing[-1].rsplit("-", 1)[1]) + 1 if existing else 1
-        return f"{requested}-{generation:06d}"
+        existing = self._generations(version)
+        newest = index_order(self.alias, existing[-1])[1] if existing else 0
+        return index_name(self.alias, version, newest + 1)
 
     def document_hashes(self, index: str) -> dict[str, str]:
         return {
@@ -309,65 +273,23 @@ class OpenSearchBackend:
                     raise ValueError(f"chunk {chunk.chunk_id!r} does not belong to document {key!r}")
         if self._whole_documents(name):
             # A copied chunk may not carry its document's body: its chunks' text stands in.
-            chunks_by_doc = {key: _with_document_body(chunks) for key, chunks in chunks_by_doc.items()}
+            chunks_by_doc = {key: req.with_document_body(chunks) for key, chunks in chunks_by_doc.items()}
         firsts = [c for chunks in chunks_by_doc.values() for c in chunks if c.position == 0]
         rest = [c for chunks in chunks_by_doc.values() for c in chunks if c.position != 0]
-        self._bulk(name, rest)
+        whole_documents = self._whole_documents(name)
+        self.cluster.bulk_index(name, rest, whole_documents)
         keep = [c.chunk_id for chunks in chunks_by_doc.values() for c in chunks]
         for tenant, doc_ids in req.doc_ids_by_tenant(chunks_by_doc).items():
-            self._delete_by_query(name, req.stale_chunks_query(tenant, doc_ids, keep))
-        self._bulk(name, firsts)
-        self._refresh(name)
-
-    def _bulk(self, index: str, chunks: Sequence[Chunk]) -> None:
-        """``streaming_bulk`` with 429 retries; any failed item raises :class:`BulkFailed`."""
-        if not chunks:
-            return
-        doc_of = {c.chunk_id: c.doc_id for c in chunks}
-        failures: dict[str, str] = {}
-        try:
-            for ok, item in helpers.streaming_bulk(
-                self.client,
-                req.index_actions(index, chunks, self._whole_documents(index)),
-                chunk_size=self.settings.opensearch_bulk_chunk_size,
-                max_retries=self.settings.opensearch_max_retries,
-                initial_backoff=self.settings.opensearch_retry_backoff_s,
-                max_backoff=10,
-                raise_on_error=False,
-                yield_ok=False,
-            ):
-                if not ok:
-                    ((_, result),) = item.items()
-                    chunk_id = result.get("_id", "?")
-                    why = result.get("error")
-                    text = why.get("reason", why.get("type")) if isinstance(why, dict) else str(why)
-                    failures.setdefault(doc_of.get(chunk_id, chunk_id), f"HTTP {result.get('status')} {text}")
-        except (os_exc.TransportError, os_exc.ConnectionError) as exc:
-            raise translate(exc, f"bulk indexing into {index}") from exc
-        if failures:
-            raise BulkFailed(index, failures)
-
-    def _delete_by_query(self, index: str, body: Mapping[str, Any]) -> int:
-        response = self._call(
-            f"deleting from {index}",
-            self.client.delete_by_query,
-            index=index,
-            body=dict(body),
-            params={"refresh": "true", "conflicts": "proceed", "wait_for_completion": "true"},
-        )
-        if response.get("failures"):
-            raise BackendError(f"delete in {index!r} failed: {response['failures'][:3]}")
-        return int(response.get("deleted", 0))
-
-    def _refresh(self, index: str) -> None:
-        self._call(f"refreshing {index}", self.client.indices.refresh, index=index)
+            self.cluster.delete_by_query(name, req.stale_chunks_query(tenant, doc_ids, keep))
+        self.cluster.bulk_index(name, firsts, whole_documents)
+        self.cluster.refresh(name)
 
     def delete_documents(self, index: str, doc_keys: Iterable[str]) -> int:
         name = self.resolve(index)
         existed = 0
         for tenant, doc_ids in req.doc_ids_by_tenant(doc_keys).items():
             existed += self.count(name, req.first_chunks_query(tenant, doc_ids))
-            self._delete_by_query(name, req.stale_chunks_query(tenant, doc_ids, []))
+            self.cluster.delete_by_query(name, req.stale_chunks_query(tenant, doc_ids, []))
         return existed
 
     def repair(self, index: str) -> list[str]:
@@ -378,21 +300,16 @@ class OpenSearchBackend:
 
     def force_merge(self, index: str) -> None:
         name = self.resolve(index)
-        response = self._call(
+        response = self.cluster.call(
             f"force-merging {name}",
             self.client.indices.forcemerge,
             index=name,
-            params={"max_num_segments": "1", **self._maintenance_timeout()},
+            params={"max_num_segments": "1", **self.cluster.maintenance_params()},
         )
         failed = (response or {}).get("_shards", {}).get("failed", 0)
         if failed:
             failures = response["_shards"].get("failures", [])[:3]
             raise BackendError(f"force-merge of {name!r} failed on {failed} shard(s): {failures}")
-
-    def _maintenance_timeout(self) -> dict[str, float]:
-        # opensearch-py takes request_timeout out of the params: it is this call's
-        # client timeout, not a query parameter.
-        return {"request_timeout": self.settings.opensearch_maintenance_timeout_s}
 
     def iter_chunks(self, index: str) -> Iterator[Chunk]:
         for hit in self.scan_index(self.resolve(index), None):
@@ -401,17 +318,12 @@ class OpenSearchBackend:
     # -------------------------------------------------------- versions and alias
     def list_indexes(self) -> list[IndexInfo]:
         pattern = f"{self.alias}-v*"
-        found = self._call("listing indexes", self.client.indices.get_mapping, index=pattern, allow_no_indices=True)
+        found = self.cluster.call("listing indexes", self.client.indices.get_mapping, index=pattern, allow_no_indices=True)
         infos = []
         for name in sorted(found):
-            if self._physical.match(name):
+            if is_generation(self.alias, name):
                 infos.append(self._info_from_meta(name, found[name].get("mappings", {}).get("_meta", {}), counts=True))
-        return sorted(infos, key=lambda i: self._order(i.name))
-
-    def _order(self, name: str) -> tuple[int, int]:
-        match = self._physical.match(name)
-        assert match is not None
-        return int(match.group(1)), int(match.group(2))
+        return sorted(infos, key=lambda i: index_order(self.alias, i.name))
 
     def alias_target(self) -> str | None:
         targets = self._alias_holders()
@@ -420,7 +332,7 @@ class OpenSearchBackend:
         return targets[0] if targets else None
 
     def _alias_holders(self) -> list[str]:
-        found = self._get_or_none(f"reading alias {self.alias}", self.client.indices.get_alias, name=self.alias)
+        found = self.cluster.get_or_none(f"reading alias {self.alias}", self.client.indices.get_alias, name=self.alias)
         return sorted(found or {})
 
     def switch_alias(self, index: str) -> None:
@@ -428,67 +340,24 @@ class OpenSearchBackend:
         name = self.resolve(index)
         self._read_info(name)  # exists and is ours
         body = req.alias_actions(self.alias, name, self._alias_holders())
-        self._call(f"switching alias {self.alias} to {name}", self.client.indices.update_aliases, body=body)
+        self.cluster.call(f"switching alias {self.alias} to {name}", self.client.indices.update_aliases, body=body)
         self._alias_cache = None
 
     def drop_index(self, index: str) -> None:
         name = self.resolve(index)
         if name == self.alias_target():
             raise ValueError(f"refusing to drop {name!r}: the alias {self.alias!r} points at it")
-        self._call(f"deleting index {name}", self.client.indices.delete, index=name)
+        self.cluster.call(f"deleting index {name}", self.client.indices.delete, index=name)
         self._info_cache.pop(name, None)
 
     # ------------------------------------------------- lifecycle (index commands)
     def install_templates(self, versions: Iterable[int] | None = None) -> dict[str, dict[str, Any]]:
-        """Install the repository's templates; idempotent.
-
-        Returns per template ``{"action": created|updated|unchanged, "drift": {...}}``
-        where drift lists the dotted paths that differed on the cluster before.
-        """
-        report = {}
-        for version in versions or committed_versions():
-            name = template_name(self.alias, version)
-            wanted = render_template(version, self.settings)
-            current = self._cluster_template(name)
-            drift = {} if current is None else template_drift(wanted, current)
-            if current is None:
-                action = "created"
-            elif drift:
-                action = "updated"
-            else:
-                action = "unchanged"
-            if action != "unchanged":
-                self._call(f"installing template {name}", self.client.indices.put_index_template, name=name, body=wanted)
-            report[name] = {"action": action, "version": version, "drift": drift}
-        return report
+        """Install the repository's templates; idempotent (see :func:`.opensearch_templates.install_templates`)."""
+        return install_templates(self.cluster, versions)
 
     def template_versions(self) -> dict[str, dict[str, Any]]:
         """Every ``<alias>-vN`` template on the cluster: version, model, dimension, in sync."""
-        found = self._get_or_none(
-            "reading index templates", self.client.indices.get_index_template, name=f"{self.alias}-v*"
-        ) or {}
-        repo = set(committed_versions())
-        out = {}
-        for entry in found.get("index_templates", []):
-            body = entry["index_template"]
-            version = body.get("version")
-            meta = body.get("_meta", {})
-            in_sync = version in repo and not template_drift(render_template(version, self.settings), body)
-            out[entry["name"]] = {
-                "version": version,
-                "model_version": meta.get("model_version"),
-                "dimension": meta.get("dimension"),
-                "in_repo": version in repo,
-                "in_sync": in_sync,
-            }
-        return out
-
-    def _cluster_template(self, name: str) -> dict[str, Any] | None:
-        found = self._get_or_none(f"reading template {name}", self.client.indices.get_index_template, name=name) or {}
-        for entry in found.get("index_templates", []):
-            if entry.get("name") == name:
-                return entry["index_template"]
-        return None
+        return cluster_template_versions(self.cluster)
 
     def reindex(self, source_index: str, dest_index: str) -> int:
         """Server-side ``_reindex`` (same embedding model only); returns documents copied."""
@@ -499,11 +368,11 @@ class OpenSearchBackend:
                 f"cannot _reindex {source} ({src_info.model_version}, {src_info.dimension}-d) into "
                 f"{dest} ({dest_info.model_version}, {dest_info.dimension}-d): re-ingest to re-embed"
             )
-        response = self._call(
+        response = self.cluster.call(
             f"reindexing {source} into {dest}",
             self.client.reindex,
             body=req.reindex_body(source, dest),
-            params={"refresh": "true", "wait_for_completion": "true", **self._maintenance_timeout()},
+            params={"refresh": "true", "wait_for_completion": "true", **self.cluster.maintenance_params()},
         )
         if response.get("failures"):
             raise BackendError(f"_reindex {source} → {dest} had failures: {response['failures'][:3]}")
@@ -517,57 +386,9 @@ class OpenSearchBackend:
         query: Mapping[str, Any] | None = None,
         tiebreak: str = "_id",
     ) -> Iterator[dict[str, Any]]:
-        """Every document of any index via point-in-time + ``search_after``.
-
-        Yields ``{"_id": ..., **_source}``. ``tiebreak`` must be unique per
-        document; ``_id`` works everywhere, a keyword copy of it is cheaper on
-        very large indexes.
-        """
-        keep_alive = self.settings.opensearch_scan_keep_alive
-        pit = self._call(f"opening a point in time on {index}", self.client.create_pit, index=index, params={"keep_alive": keep_alive})
-        pit_id = pit["pit_id"]
-        try:
-            after = None
-            while True:
-                body = req.scan_body(
-                    pit_id, keep_alive, self.settings.opensearch_scan_page_size, fields, after, query, tiebreak
-                )
-                page = self._call(f"scanning {index}", self.client.search, body=body)
-                pit_id = page.get("pit_id", pit_id)
-                hits = page.get("hits", {}).get("hits", [])
-                for hit in hits:
-                    yield {"_id": hit["_id"], **hit.get("_source", {})}
-                if len(hits) < self.settings.opensearch_scan_page_size:
-                    return
-                after = hits[-1]["sort"]
-        finally:
-            try:
-                self.client.delete_pit(body={"pit_id": [pit_id]})
-            except (os_exc.TransportError, os_exc.ConnectionError) as exc:  # it expires anyway
-                log.warning("could not close point in time on %s: %s", index, exc)
+        """Every document of any index (see :meth:`.opensearch_cluster.Cluster.scan`)."""
+        return self.cluster.scan(index, fields, query=query, tiebreak=tiebreak)
 
     def count(self, index: str, query: Mapping[str, Any] | None = None) -> int:
         """Chunks in ``index`` (matching ``query``)."""
-        body = {"query": dict(query)} if query is not None else None
-        return int(self._call(f"counting {index}", self.client.count, index=index, body=body)["count"])
-
-
-def _is_partial(response: Mapping[str, Any]) -> bool:
-    """A search answer that stopped at its timeout or lacks some shards."""
-    shards = response.get("_shards") or {}
-    return bool(response.get("timed_out")) or int(shards.get("failed", 0) or 0) > 0
-
-
-def _leg_hits(response: Mapping[str, Any]) -> list[LegHit]:
-    return [
-        LegHit(chunk_id=hit["_id"], doc_id=hit.get("_source", {}).get("doc_id", ""), score=float(hit["_score"] or 0.0))
-        for hit in response.get("hits", {}).get("hits", [])
-    ]
-
-
-def _with_document_body(chunks: Sequence[Chunk]) -> list[Chunk]:
-    """``chunks`` with the first one carrying a document body (its chunks' text when it has none)."""
-    return [
-        replace(c, document_body=document_body(chunks)) if c.position == 0 and c.document_body is None else c
-        for c in chunks
-    ]
+        return self.cluster.count(index, query)

@@ -1,4 +1,5 @@
-"""Pure functions that build every body the OpenSearch backend sends.
+"""Pure functions that build every body the OpenSearch backend sends, and read
+the answers it gets back.
 
 Nothing here talks to a cluster, so tests validate each body against the
 OpenSearch API specification directly.
@@ -8,12 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from app.backends.base import PUBLIC, AccessFilter, Chunk, IndexInfo, LexicalLeg, VectorLeg, split_doc_key
 from app.analysis import document_text
+from app.backends.base import (
+    PUBLIC,
+    AccessFilter,
+    BackendError,
+    Chunk,
+    IndexInfo,
+    LegHit,
+    LexicalLeg,
+    VectorLeg,
+    document_body,
+    split_doc_key,
+)
 from app.backends.opensearch_templates import DOCUMENT_TEXT, embedding_mapping
 from app.settings import Settings
 
@@ -274,3 +287,41 @@ def scan_body(
     if search_after is not None:
         body["search_after"] = list(search_after)
     return body
+
+
+# ------------------------------------------------------------------ answers
+def leg_hits(response: Mapping[str, Any]) -> list[LegHit]:
+    """The hits of one search answer, best first."""
+    return [
+        LegHit(chunk_id=hit["_id"], doc_id=hit.get("_source", {}).get("doc_id", ""), score=float(hit["_score"] or 0.0))
+        for hit in response.get("hits", {}).get("hits", [])
+    ]
+
+
+def is_partial(response: Mapping[str, Any]) -> bool:
+    """A search answer that stopped at its timeout or lacks some shards."""
+    shards = response.get("_shards") or {}
+    return bool(response.get("timed_out")) or int(shards.get("failed", 0) or 0) > 0
+
+
+def info_from_meta(index: str, meta: Mapping[str, Any], *, chunks: int = 0, documents: int = 0) -> IndexInfo:
+    """Inverse of :func:`index_meta`; an index without our ``_meta`` is not ours."""
+    if "model_version" not in meta:
+        raise BackendError(f"index {index!r} has no hybrid-search _meta; it was not created by this service")
+    return IndexInfo(
+        name=index,
+        template_version=int(meta.get("template_version", 0)),
+        model_version=str(meta["model_version"]),
+        dimension=int(meta.get("dimension", 0)),
+        chunks=chunks,
+        documents=documents,
+        created_at=str(meta.get("created_at", "")),
+    )
+
+
+def with_document_body(chunks: Sequence[Chunk]) -> list[Chunk]:
+    """``chunks`` with the first one carrying a document body (its chunks' text when it has none)."""
+    return [
+        replace(c, document_body=document_body(chunks)) if c.position == 0 and c.document_body is None else c
+        for c in chunks
+    ]

@@ -20,10 +20,14 @@ import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from app.analysis import lexical_design, opensearch_analysis
+from app.backends.base import index_name
 from app.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from app.backends.opensearch_cluster import Cluster
 
 TEMPLATES_DIR = PROJECT_ROOT / "index_templates" / "docs"
 #: Above a cluster's catch-all templates (which are usually 0..100).
@@ -49,8 +53,8 @@ DOCUMENT_TEXT = "doc_text"
 
 
 def template_name(alias: str, version: int) -> str:
-    """``docs`` + 1 → ``docs-v1`` (the template, not an index)."""
-    return f"{alias}-v{version}"
+    """``docs`` + 1 → ``docs-v1``: a template is named like the short name of its indexes."""
+    return index_name(alias, version)
 
 
 def embedding_mapping(settings: Settings, dimension: int) -> dict[str, Any]:
@@ -208,3 +212,53 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 if __name__ == "__main__":  # python -m app.backends.opensearch_templates
     for written_path in write_templates():
         print(written_path)
+
+
+# ------------------------------------------------------------ on the cluster
+def install_templates(cluster: Cluster, versions: Iterable[int] | None = None) -> dict[str, dict[str, Any]]:
+    """Install the repository's templates; idempotent.
+
+    Returns per template ``{"action": created|updated|unchanged, "drift": {...}}``
+    where drift lists the dotted paths that differed on the cluster before.
+    """
+    settings, report = cluster.settings, {}
+    for version in versions or committed_versions():
+        name = template_name(settings.index_alias, version)
+        wanted = render_template(version, settings)
+        current = _cluster_template(cluster, name)
+        drift = {} if current is None else template_drift(wanted, current)
+        action = "created" if current is None else "updated" if drift else "unchanged"
+        if action != "unchanged":
+            cluster.call(f"installing template {name}", cluster.client.indices.put_index_template, name=name, body=wanted)
+        report[name] = {"action": action, "version": version, "drift": drift}
+    return report
+
+
+def cluster_template_versions(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    """Every ``<alias>-vN`` template on the cluster: version, model, dimension, in sync."""
+    settings = cluster.settings
+    found = cluster.get_or_none(
+        "reading index templates", cluster.client.indices.get_index_template, name=f"{settings.index_alias}-v*"
+    ) or {}
+    repo = set(committed_versions())
+    out = {}
+    for entry in found.get("index_templates", []):
+        body = entry["index_template"]
+        version = body.get("version")
+        meta = body.get("_meta", {})
+        out[entry["name"]] = {
+            "version": version,
+            "model_version": meta.get("model_version"),
+            "dimension": meta.get("dimension"),
+            "in_repo": version in repo,
+            "in_sync": version in repo and not template_drift(render_template(version, settings), body),
+        }
+    return out
+
+
+def _cluster_template(cluster: Cluster, name: str) -> dict[str, Any] | None:
+    found = cluster.get_or_none(f"reading template {name}", cluster.client.indices.get_index_template, name=name) or {}
+    for entry in found.get("index_templates", []):
+        if entry.get("name") == name:
+            return entry["index_template"]
+    return None

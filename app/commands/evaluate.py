@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from app.clock import utc_now
+from app.fusion import DEFAULT_RANK_CONSTANT, METHODS
 from app.rerank import NO_RERANKER, RerankStage
 from app.settings import Settings
 
@@ -39,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tu = subparsers.add_parser("tune", help="sweep fusion weights over cached legs; in-sample and cross-validated scores")
     tu.add_argument("--dataset", required=True, type=Path, action="append", help="BEIR directory (repeat to tune on several)")
     tu.add_argument("--split", default="test")
-    tu.add_argument("--method", required=True, choices=("linear", "rrf"))
+    tu.add_argument("--method", required=True, choices=METHODS)
     tu.add_argument("--metric", default="ndcg@10")
     tu.add_argument("--folds", type=int, default=5)
     tu.add_argument("--depth", type=int, default=None, help="candidates per leg (default: HYBRID_DEFAULT_DEPTH)")
@@ -125,14 +126,14 @@ def run_tune(args: argparse.Namespace, settings: Settings) -> int:
     best = result.best_config
     print(tune_summary(result))
     print(f"in-sample best: {describe_config(best)} = {result.means[result.best]:.4f}; "
-          f"{args.folds}-fold out-of-fold = {result.cv.score:.4f}; untuned rrf k=60 = {result.reference_score:.4f}")
+          f"{args.folds}-fold out-of-fold = {result.cv.score:.4f}; untuned rrf k={DEFAULT_RANK_CONSTANT} = {result.reference_score:.4f}")
     provenance: dict[str, Any] = {
         "dataset": ",".join(d.name for d in datasets),
         "datasets": [{"name": d.name, "path": str(d.root), "split": d.split, "corpus_sha256": file_digest(d.corpus_path)}
                      for d in datasets],
         "metric": str(metric),
         "method": args.method,
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "date": utc_now(),
         "configurations": len(result.configs),
         "in_sample_score": round(float(result.means[result.best]), 6),
         "cv_score": round(result.cv.score, 6),
@@ -162,8 +163,17 @@ def run_compare(args: argparse.Namespace, settings: Settings) -> int:
     from app.evaluation.compare import compare
     from app.evaluation.judgments import load_beir
     from app.evaluation.metrics import evaluate_rankings, parse_metrics
-    from app.evaluation.reports import compare_summary, movers_table, write_compare_report
-    from app.evaluation.systems import PROFILE_SYSTEM, Unavailable, define_system, run_system
+    from app.evaluation.reports import (
+        compare_summary,
+        movers_table,
+        write_compare_report,
+    )
+    from app.evaluation.systems import (
+        PROFILE_SYSTEM,
+        Unavailable,
+        define_system,
+        run_system,
+    )
 
     metrics = parse_metrics(args.metrics)
     a_label, a_name, a_config = profile_spec(settings, args.a)

@@ -11,10 +11,10 @@ are context. :func:`update_baseline` rewrites the file — an explicit act
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from app.clock import utc_now
 from app.evaluation.collection import open_collection
 from app.evaluation.judgments import load_beir
 from app.evaluation.metrics import parse_metrics
@@ -84,7 +84,7 @@ def update_baseline(current: Scores, settings: Settings, model_version: str, rea
         "default_profile": name,
         "fusion": config.describe(),
         "model_version": model_version,
-        "updated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "updated": utc_now(),
         "reason": reason,
         "collections": {c: {s: {m: round(v, 6) for m, v in ms.items()} for s, ms in systems.items()}
                         for c, systems in sorted(current.items())},

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Mapping
 
@@ -19,6 +18,7 @@ from tqdm import tqdm
 
 from app.evaluation.collection import IndexedCollection
 from app.evaluation.systems import search_pages
+from app.files import write_atomically
 from app.fusion import LEGS
 
 #: ``{qid: {leg: [(doc_id, raw_score), ...]}}``, each leg best first.
@@ -32,9 +32,7 @@ def leg_runs(collection: IndexedCollection, queries: Mapping[str, str], depth: i
         stored = json.loads(path.read_text(encoding="utf-8"))
         return {qid: {leg: [(d, s) for d, s in hits] for leg, hits in legs.items()} for qid, legs in stored.items()}
     runs = fetch_leg_runs(collection, queries, depth, progress=progress)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(runs), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(runs))
     return runs
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from app.evaluation.compare import Comparison
 from app.evaluation.tuning import TuneResult
+from app.fusion import DEFAULT_RANK_CONSTANT
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -59,7 +60,7 @@ def tune_summary(result: TuneResult) -> str:
     if result.loco:
         macro.append(float(np.mean([s for _, s in result.loco.values()])))
     rows.append(macro)
-    headers = ["collection", "queries", "rrf k=60 (untuned)", "in-sample best", f"{len(result.cv.chosen)}-fold CV (out-of-fold)"]
+    headers = ["collection", "queries", f"rrf k={DEFAULT_RANK_CONSTANT} (untuned)", "in-sample best", f"{len(result.cv.chosen)}-fold CV (out-of-fold)"]
     if result.loco:
         headers.append("leave-one-collection-out")
     return table(headers, rows)
@@ -84,7 +85,7 @@ def plot_weight_curve(result: TuneResult, path: Path) -> Path:
     best = result.best_config
     ax.scatter([best.weights.get("lexical", 0.0)], [means[result.best]], color="black", zorder=5,
                label=f"in-sample best ({describe_config(best)})")
-    ax.axhline(result.reference_score, color="grey", linestyle="--", linewidth=1, label="rrf k=60, equal weights")
+    ax.axhline(result.reference_score, color="grey", linestyle="--", linewidth=1, label=f"rrf k={DEFAULT_RANK_CONSTANT}, equal weights")
     ax.axhline(result.cv.score, color="tab:red", linestyle=":", linewidth=1.2, label="out-of-fold (CV) score")
     ax.set_xlabel("lexical weight (vector weight = 1 - w)")
     ax.set_ylabel(f"{result.metric} (macro average)")
@@ -111,7 +112,7 @@ def write_tune_report(result: TuneResult, out_dir: Path, profile_path: Path | No
         f"**In-sample best:** `{describe_config(result.best_config)}` — {result.means[result.best]:.4f} "
         "(optimistic: chosen and scored on the same queries).",
         f"**Out-of-fold:** {result.cv.score:.4f} — the score of *choosing on the other folds*, on unseen queries. "
-        f"**Untuned RRF (k=60):** {result.reference_score:.4f}.",
+        f"**Untuned RRF (k={DEFAULT_RANK_CONSTANT}):** {result.reference_score:.4f}.",
         "",
         tune_summary(result),
         "",
@@ -180,7 +181,7 @@ def plot_delta_histogram(c: Comparison, path: Path) -> Path:
 def write_compare_report(comparisons: Sequence[tuple[str, Comparison]], out_dir: Path) -> Path:
     """``compare.md`` and one delta histogram per (collection, metric)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = [f"# Comparison: A vs B", "", f"Generated {_now()}. Positive differences mean B is better.", ""]
+    lines = ["# Comparison: A vs B", "", f"Generated {_now()}. Positive differences mean B is better.", ""]
     for label, c in comparisons:
         image = f"delta_{_slug(label)}_{_slug(c.metric)}.png"
         plot_delta_histogram(c, out_dir / image)

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from app.evaluation.metrics import Metric, ideal_matrix, score_matrix
-from app.fusion import LEGS, normalize
+from app.fusion import DEFAULT_RANK_CONSTANT, LEGS, NORMALIZATIONS, normalize
 from app.profiles import FusionConfig
 
 #: ``{qid: {leg: [(doc_id, raw_score), ...]}}`` (see :mod:`app.evaluation.legs_cache`).
@@ -29,7 +29,6 @@ LegRuns = Mapping[str, Mapping[str, Sequence[tuple[str, float]]]]
 #: Lexical weight grid (the vector leg gets 1 - w; only the ratio matters).
 WEIGHT_GRID = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 21))
 RANK_CONSTANTS = (1, 2, 5, 10, 20, 30, 40, 60, 80, 100, 150, 200)
-NORMALIZATIONS = ("min_max", "z_score", "l2")
 
 
 @dataclass
@@ -224,8 +223,8 @@ def leave_one_collection_out(scores: np.ndarray, groups: np.ndarray,
 
 # --- the tuning procedure ------------------------------------------------------
 
-#: The service's untuned hybrid: RRF, k = 60, equal weights — what tuning must beat.
-REFERENCE = FusionConfig(method="rrf", weights={"lexical": 1.0, "vector": 1.0}, rank_constant=60)
+#: The service's untuned hybrid: RRF at the default k, equal weights — what tuning must beat.
+REFERENCE = FusionConfig(method="rrf", weights={"lexical": 1.0, "vector": 1.0}, rank_constant=DEFAULT_RANK_CONSTANT)
 
 
 @dataclass(frozen=True)

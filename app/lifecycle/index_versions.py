@@ -17,10 +17,22 @@ from __future__ import annotations
 
 import random
 import time
+from functools import partial
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from app.backends.base import Chunk, IndexInfo, SearchBackend, index_name, index_version
-from app.backends.capabilities import IndexScanning, ServerSideReindex, TemplateInstalling
+from app.backends.base import (
+    Chunk,
+    IndexInfo,
+    SearchBackend,
+    index_name,
+    index_order,
+    index_version,
+)
+from app.backends.capabilities import (
+    IndexScanning,
+    ServerSideReindex,
+    TemplateInstalling,
+)
 from app.documents import Document, LineError
 from app.embedding import Encoder
 from app.ingest import IngestReport, embed_chunks, ingest_documents
@@ -78,10 +90,9 @@ class Lifecycle:
             raise LifecycleError(f"version must be 1 or more, not {version}")
         before = {i.name for i in self.backend.list_indexes()}
         same = [n for n in before if index_version(self.alias, n) == version]
-        requested = index_name(self.alias, version)
-        if same:
-            # A rebuild of an existing version goes beside it as the next generation.
-            requested = f"{requested}-{max(map(self._generation, same)) + 1:06d}"
+        # A rebuild of an existing version goes beside it as the next generation.
+        generation = max(index_order(self.alias, n)[1] for n in same) + 1 if same else 0
+        requested = index_name(self.alias, version, generation)
         info = IndexInfo(
             name=requested,
             template_version=version,
@@ -99,13 +110,6 @@ class Lifecycle:
             raise LifecycleError(f"created {requested!r} but cannot find it among the indexes ({created})")
         self._log(f"created {created[0]} (template v{version}, model {info.model_version}, {info.dimension}-d)")
         return created[0]
-
-    def _generation(self, name: str) -> int:
-        suffix = name[len(index_name(self.alias, index_version(self.alias, name))):]
-        return int(suffix[1:]) if suffix else 0
-
-    def _order(self, name: str) -> tuple[int, int]:
-        return index_version(self.alias, name), self._generation(name)
 
     # -------------------------------------------------------------- migrate
     def migrate(self, to_version: int, source: str | None = None, *, keep_failed: bool = False) -> MigrationReport:
@@ -212,7 +216,8 @@ class Lifecycle:
         if to is not None:
             target = self._resolve(to, infos)
         else:
-            older = sorted((n for n in infos if self._order(n) < self._order(live)), key=self._order)
+            order = partial(index_order, self.alias)
+            older = sorted((n for n in infos if order(n) < order(live)), key=order)
             if not older:
                 raise LifecycleError(f"no index older than {live} is left to roll back to")
             target = older[-1]
@@ -234,8 +239,8 @@ class Lifecycle:
         candidates = [n for n in infos if wanted.isdigit() and index_version(self.alias, n) == int(wanted)]
         candidates += [n for n in infos if n.startswith(f"{wanted}-") and wanted not in infos]
         if not candidates:
-            raise LifecycleError(f"no index {wanted!r} (have: {', '.join(sorted(infos, key=self._order)) or 'none'})")
-        return max(candidates, key=self._order)
+            raise LifecycleError(f"no index {wanted!r} (have: {', '.join(sorted(infos, key=partial(index_order, self.alias))) or 'none'})")
+        return max(candidates, key=partial(index_order, self.alias))
 
     # --------------------------------------------------------------- status
     def status(self) -> dict[str, Any]:
@@ -253,7 +258,7 @@ class Lifecycle:
                 "chunks": i.chunks,
                 "created_at": i.created_at,
             }
-            for i in sorted(self.backend.list_indexes(), key=lambda i: self._order(i.name))
+            for i in sorted(self.backend.list_indexes(), key=lambda i: index_order(self.alias, i.name))
         ]
         templates = self.backend.template_versions()
         try:

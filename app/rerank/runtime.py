@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from app.onnx_session import CARD_FILE, TOKENIZER_FILE, cpu_session
+
 #: The ONNX file of each exported variant, beside ``model_card.json``.
 VARIANT_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 
@@ -23,16 +25,10 @@ _SESSIONS_LOCK = threading.Lock()
 
 def session_for(path: Path, threads: int) -> Any:
     """The process-wide onnxruntime session for ``path`` with ``threads`` intra-op threads."""
-    import onnxruntime as ort
-
     key = (str(Path(path).resolve()), threads)
     with _SESSIONS_LOCK:
         if key not in _SESSIONS:
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            _SESSIONS[key] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            _SESSIONS[key] = cpu_session(path, threads)
         return _SESSIONS[key]
 
 
@@ -92,13 +88,13 @@ class Reranker:
         from tokenizers import Tokenizer
 
         self.model_dir = Path(model_dir)
-        self.card: dict[str, Any] = json.loads((self.model_dir / "model_card.json").read_text())
+        self.card: dict[str, Any] = json.loads((self.model_dir / CARD_FILE).read_text())
         path = self.model_dir / VARIANT_FILES[variant]
         if not path.is_file():
             raise FileNotFoundError(f"no {variant} cross-encoder at {path}")
         self.variant = variant
         self.batch_size = batch_size
-        self.encoder = PairEncoder(Tokenizer.from_file(str(self.model_dir / "tokenizer.json")), max_length, query_max_tokens)
+        self.encoder = PairEncoder(Tokenizer.from_file(str(self.model_dir / TOKENIZER_FILE)), max_length, query_max_tokens)
         self.session = session_for(path, threads)
         digest = self.card.get("variants", {}).get(variant, {}).get("sha256", "")
         self.model_version = f"{self.card.get('name', self.model_dir.name)}-{variant}-{digest[:12]}"

@@ -15,8 +15,8 @@ import time
 from typing import Sequence
 
 from app.rerank import NoReranker, RerankOutcome, RerankStage
+from app.rerank.runtime import Reranker
 from app.settings import Settings
-from rerankers.runtime import Reranker
 
 log = logging.getLogger(__name__)
 #: Weight of the newest observation in the running per-unit cost.

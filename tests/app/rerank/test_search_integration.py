@@ -6,9 +6,9 @@ from app.auth import Caller
 from app.backends.embedded import EmbeddedBackend
 from app.documents import Document
 from app.ingest import ingest_documents
+from app.rerank.stage import load_rerank_stage
 from app.search_service import SearchService
 from app.settings import Settings
-from rerankers.stage import load_rerank_stage
 
 DOCS = [
     ("vaccines", "How vaccines work", "A vaccine trains the immune system to recognise a virus and make antibodies before infection."),

@@ -16,7 +16,7 @@ import numpy as np
 from app.analysis import ENGLISH_V1, tantivy_analyzer
 from app.fusion import rrf
 from app.settings import PROJECT_ROOT, Settings
-from rerankers.collections import Collection
+from reranker_study.collections import Collection
 
 CACHE_DIR = PROJECT_ROOT / "data" / "rerankers" / "vectors"
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from rerankers.collections import Collection
-from rerankers.firststage import HybridRetriever
+from reranker_study.collections import Collection
+from reranker_study.firststage import HybridRetriever
 
 #: Minimum words for a title or text to make a self-supervised pair.
 MIN_TITLE_WORDS = 3

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.rerank.runtime import Reranker
 from app.settings import Settings
-from rerankers.runtime import Reranker
 
 SHIPPED = Settings().rerank_model_dir
 

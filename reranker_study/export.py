@@ -5,7 +5,7 @@ tokenizer, and ``model_card.json`` (source, variants, max length, opset,
 parity figures, hashes). A parity check against PyTorch on real pairs runs as
 part of the export and fails it when off.
 
-    python -m rerankers.export SOURCE OUT_DIR [--max-length 128] [--variants fp32,int8]
+    python -m reranker_study.export SOURCE OUT_DIR [--max-length 128] [--variants fp32,int8]
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from app.embedding import sha256_file
-from rerankers.runtime import VARIANT_FILES, PairEncoder
+from app.onnx_session import cpu_session
+from app.rerank.runtime import VARIANT_FILES, PairEncoder
+from app.settings import available_cores
 
 OPSET = 17
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
@@ -111,7 +113,7 @@ def export_cross_encoder(
     from tokenizers import Tokenizer
     from transformers import AutoTokenizer
 
-    from rerankers.model import load_scorer
+    from reranker_study.model import load_scorer
 
     unknown = set(variants) - set(VARIANT_FILES)
     if unknown:
@@ -144,7 +146,7 @@ def export_cross_encoder(
             path = tmp / VARIANT_FILES[variant]
             if variant == "int8":
                 quantize_dynamic(str(fp32_path), str(path), weight_type=QuantType.QInt8, per_channel=True)
-            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            session = cpu_session(path, available_cores())
             scores = session.run(None, batch)[0].astype(np.float64)
             parity = {
                 "pairs": len(parity_pairs),

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.settings import Settings
 from app.rerank import NoReranker
-from rerankers.stage import BudgetedRerankStage, CostModel, load_rerank_stage, padded_units
+from app.rerank.stage import (
+    BudgetedRerankStage,
+    CostModel,
+    load_rerank_stage,
+    padded_units,
+)
+from app.settings import Settings
 
 SHIPPED = Settings().rerank_model_dir
 

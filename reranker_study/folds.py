@@ -24,12 +24,12 @@ import numpy as np
 
 from app.evaluation.metrics import ndcg
 from app.fusion import interpolate
+from app.rerank.runtime import Reranker
 from app.settings import PROJECT_ROOT, Settings
-from rerankers.collections import COLLECTIONS, Collection, load_collection
-from rerankers.export import export_cross_encoder
-from rerankers.firststage import HybridRetriever, MiniLMEmbedder
-from rerankers.runtime import Reranker
-from rerankers.train import TrainConfig, train
+from reranker_study.collections import COLLECTIONS, Collection, load_collection
+from reranker_study.export import export_cross_encoder
+from reranker_study.firststage import HybridRetriever, MiniLMEmbedder
+from reranker_study.train import TrainConfig, train
 
 WORK_DIR = PROJECT_ROOT / "data" / "rerankers" / "folds"
 CANDIDATES = 100

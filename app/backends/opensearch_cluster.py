@@ -1,0 +1,151 @@
+"""The cluster calls the OpenSearch backend is built from, with errors as ours.
+
+:class:`Cluster` is the transport side (as opensearch-py separates transport
+from API): each method is one cluster operation — a call, a count, a
+point-in-time scan, a bulk write, a delete-by-query — that raises
+:class:`~app.backends.base.BackendError` subclasses, never client exceptions.
+The backend composes them into the :class:`~app.backends.base.SearchBackend`
+interface.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator, Mapping, Sequence
+
+from opensearchpy import exceptions as os_exc
+from opensearchpy import helpers
+
+from app.backends import opensearch_requests as req
+from app.backends.base import BackendError, Chunk
+from app.backends.opensearch_client import translate
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class BulkFailed(BackendError):
+    """Some bulk items failed; nothing is reported as success. ``failures``: doc id → reason."""
+
+    def __init__(self, index: str, failures: Mapping[str, str]) -> None:
+        self.failures = dict(failures)
+        shown = ", ".join(f"{doc}: {why}" for doc, why in list(self.failures.items())[:5])
+        more = f" (+{len(self.failures) - 5} more)" if len(self.failures) > 5 else ""
+        super().__init__(f"{len(self.failures)} document(s) failed to index into {index!r}: {shown}{more}")
+
+
+class Cluster:
+    """One opensearch-py client and the settings its calls are sized by."""
+
+    def __init__(self, client: Any, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one client call, with transport errors as ours."""
+        try:
+            return fn(*args, **kwargs)
+        except (os_exc.TransportError, os_exc.ConnectionError) as exc:
+            raise translate(exc, what) from exc
+
+    def get_or_none(self, what: str, fn: Any, **kwargs: Any) -> Any:
+        """Like :meth:`call`, but a 404 is ``None`` (absent alias or template)."""
+        try:
+            return fn(**kwargs)
+        except os_exc.NotFoundError:
+            return None
+        except (os_exc.TransportError, os_exc.ConnectionError) as exc:
+            raise translate(exc, what) from exc
+
+    def maintenance_params(self) -> dict[str, float]:
+        """The client timeout of long maintenance calls (force-merge, reindex).
+
+        opensearch-py takes ``request_timeout`` out of the params: it is this
+        call's client timeout, not a query parameter.
+        """
+        return {"request_timeout": self.settings.opensearch_maintenance_timeout_s}
+
+    def count(self, index: str, query: Mapping[str, Any] | None = None) -> int:
+        """Chunks in ``index`` (matching ``query``)."""
+        body = {"query": dict(query)} if query is not None else None
+        return int(self.call(f"counting {index}", self.client.count, index=index, body=body)["count"])
+
+    def refresh(self, index: str) -> None:
+        self.call(f"refreshing {index}", self.client.indices.refresh, index=index)
+
+    def delete_by_query(self, index: str, body: Mapping[str, Any]) -> int:
+        """Delete what ``body`` matches, refreshed, waiting for completion; returns how many."""
+        response = self.call(
+            f"deleting from {index}",
+            self.client.delete_by_query,
+            index=index,
+            body=dict(body),
+            params={"refresh": "true", "conflicts": "proceed", "wait_for_completion": "true"},
+        )
+        if response.get("failures"):
+            raise BackendError(f"delete in {index!r} failed: {response['failures'][:3]}")
+        return int(response.get("deleted", 0))
+
+    def bulk_index(self, index: str, chunks: Sequence[Chunk], whole_documents: bool) -> None:
+        """``streaming_bulk`` with 429 retries; any failed item raises :class:`BulkFailed`."""
+        if not chunks:
+            return
+        doc_of = {c.chunk_id: c.doc_id for c in chunks}
+        failures: dict[str, str] = {}
+        try:
+            for ok, item in helpers.streaming_bulk(
+                self.client,
+                req.index_actions(index, chunks, whole_documents),
+                chunk_size=self.settings.opensearch_bulk_chunk_size,
+                max_retries=self.settings.opensearch_max_retries,
+                initial_backoff=self.settings.opensearch_retry_backoff_s,
+                max_backoff=10,
+                raise_on_error=False,
+                yield_ok=False,
+            ):
+                if not ok:
+                    ((_, result),) = item.items()
+                    chunk_id = result.get("_id", "?")
+                    why = result.get("error")
+                    text = why.get("reason", why.get("type")) if isinstance(why, dict) else str(why)
+                    failures.setdefault(doc_of.get(chunk_id, chunk_id), f"HTTP {result.get('status')} {text}")
+        except (os_exc.TransportError, os_exc.ConnectionError) as exc:
+            raise translate(exc, f"bulk indexing into {index}") from exc
+        if failures:
+            raise BulkFailed(index, failures)
+
+    def scan(
+        self,
+        index: str,
+        fields: Sequence[str] | None,
+        *,
+        query: Mapping[str, Any] | None = None,
+        tiebreak: str = "_id",
+    ) -> Iterator[dict[str, Any]]:
+        """Every document of ``index`` via point-in-time + ``search_after``.
+
+        Yields ``{"_id": ..., **_source}``. ``tiebreak`` must be unique per
+        document; ``_id`` works everywhere, a keyword copy of it is cheaper on
+        very large indexes.
+        """
+        keep_alive = self.settings.opensearch_scan_keep_alive
+        page_size = self.settings.opensearch_scan_page_size
+        pit = self.call(f"opening a point in time on {index}", self.client.create_pit, index=index, params={"keep_alive": keep_alive})
+        pit_id = pit["pit_id"]
+        try:
+            after = None
+            while True:
+                body = req.scan_body(pit_id, keep_alive, page_size, fields, after, query, tiebreak)
+                page = self.call(f"scanning {index}", self.client.search, body=body)
+                pit_id = page.get("pit_id", pit_id)
+                hits = page.get("hits", {}).get("hits", [])
+                for hit in hits:
+                    yield {"_id": hit["_id"], **hit.get("_source", {})}
+                if len(hits) < page_size:
+                    return
+                after = hits[-1]["sort"]
+        finally:
+            try:
+                self.client.delete_pit(body={"pit_id": [pit_id]})
+            except (os_exc.TransportError, os_exc.ConnectionError) as exc:  # it expires anyway
+                log.warning("could not close point in time on %s: %s", index, exc)
