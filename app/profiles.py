@@ -21,6 +21,7 @@ from app.fusion import (
     METHODS,
     NORMALIZATIONS,
 )
+from app.search_request import SearchRequest
 from app.settings import Settings
 
 #: What a profile may be called (its file is ``<name>.json``); the API validates with it too.
@@ -151,24 +152,15 @@ def list_profiles(settings: Settings) -> list[Profile]:
     return [load_profile(settings, p.stem) for p in sorted(directory.glob("*.json")) if PROFILE_NAME.match(p.stem)]
 
 
-def resolve(settings: Settings, request: Mapping[str, Any]) -> tuple[str | None, FusionConfig]:
-    """The profile a request runs with (by name) and its effective config."""
-    name = request.get("profile") or settings.default_profile or None
+def resolve(settings: Settings, request: SearchRequest | None = None) -> tuple[str | None, FusionConfig]:
+    """The profile a request runs with (by name) and its effective config;
+    without a request, the service's default."""
+    name = (request.profile if request else None) or settings.default_profile or None
     config = load_profile(settings, name).fusion if name else default_config(settings)
-    fusion = request.get("fusion", {})
-    rerank = request.get("rerank", {})
-    weights = {**config.weights, **fusion.get("weights", {})}
-    changes: dict[str, Any] = {"weights": weights}
-    for key in ("method", "normalization", "rank_constant"):
-        if key in fusion:
-            changes[key] = fusion[key]
-    if "depth" in request:
-        changes["depth"] = request["depth"]
-    if "enabled" in rerank:
-        changes["rerank_enabled"] = rerank["enabled"]
-    if "depth" in rerank:
-        changes["rerank_depth"] = rerank["depth"]
-    return name, replace(config, **changes)
+    if request is None:
+        return name, config
+    weights = {**config.weights, **request.weights}
+    return name, replace(config, weights=weights, **request.config_changes())
 
 
 

@@ -1,7 +1,7 @@
 """The query path, top to bottom in one place.
 
-authenticate (done by the caller) → build legs → run legs concurrently →
-fuse → rerank → respond.
+authenticate (done by the caller) → plan (config, index, legs with the
+caller's access) → retrieve (legs run concurrently) → fuse → rerank → respond.
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ from app.backends.base import (
     index_version,
 )
 from app.backends.capabilities import ServerSideFusion
+from app.clock import elapsed_ms
 from app.embedding import Encoder
 from app.errors import RETRY_AFTER_S, InvalidRequest, ModelVersionMismatch, Unavailable
-from app.fusion import LEGS, FusedHit, LegContribution, fuse, interpolate
+from app.fusion import FusedHit, LegContribution, fuse, interpolate
 from app.observability.hooks import observe_search
 from app.profiles import FusionConfig, ProfileError, resolve
 from app.rerank import NO_RERANKER, RerankStage
+from app.search_request import SearchRequest
 from app.settings import Settings
 
 #: The one result of server-side fusion (OpenSearch ``hybrid`` query).
@@ -57,10 +59,34 @@ class Timings:
         try:
             yield
         finally:
-            self.stages[name] = round((time.perf_counter() - began) * 1000, 3)
+            self.stages[name] = round(elapsed_ms(began), 3)
 
     def as_dict(self) -> dict[str, float]:
-        return {**self.stages, "total": round((time.perf_counter() - self.started) * 1000, 3)}
+        return {**self.stages, "total": round(elapsed_ms(self.started), 3)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one search will do: its request, effective config, index, access and legs."""
+
+    request: SearchRequest
+    profile: str | None
+    config: FusionConfig
+    index: IndexInfo
+    access: AccessFilter
+    legs: dict[str, Leg]
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What the legs answered: results of the legs that did, and what degraded."""
+
+    results: dict[str, LegResult]
+    #: Failed or partial legs, and later a degraded rerank.
+    degraded: list[str]
+    best_chunk: dict[str, dict[str, LegHit]]
+    #: Leg → its best-chunk-per-document run, ``depth`` long.
+    runs: dict[str, list[tuple[str, float]]]
 
 
 @dataclass(frozen=True)
@@ -92,114 +118,128 @@ class SearchService:
         self.encoder = encoder
         self.reranker = reranker
 
-    def search(self, request: Mapping[str, Any], caller: Caller, request_id: str = "") -> dict[str, Any]:
-        """Run a validated search request (see ``SearchRequestSchema``) as ``caller``."""
+    def search(self, request: SearchRequest, caller: Caller, request_id: str = "") -> dict[str, Any]:
+        """Run a validated search request as ``caller``."""
         timings = Timings()
-        try:
-            profile, config = resolve(self.settings, request)
-        except ProfileError as exc:
-            raise InvalidRequest(str(exc), {"profile": [str(exc)]}) from None
-        page_from, size = request.get("from", 0), request.get("size", 10)
-        if page_from + size > config.depth:
-            raise InvalidRequest(
-                f"from + size ({page_from + size}) must not exceed depth ({config.depth}); raise 'depth' to page further",
-                {"from": [f"from + size must be <= depth ({config.depth})"]},
-            )
-        index = self._check_index()
-
-        # Build legs: the caller's identity, never the body, decides access.
-        access = AccessFilter(tenant=caller.tenant, principals=caller.principals, metadata=request.get("filters", {}))
-        enabled = [name for name in LEGS if request.get("legs", {}).get(name, True)]
-        legs: dict[str, Leg] = {}
-        per_leg_chunks = config.depth * CHUNKS_PER_DOCUMENT
-        if "lexical" in enabled:
-            legs["lexical"] = LexicalLeg(text=request["query"], k=per_leg_chunks, max_documents=config.depth)
-        if "vector" in enabled:
-            with timings.stage("embed"):
-                legs["vector"] = VectorLeg(
-                    vector=self.encoder.embed_query(request["query"]), k=per_leg_chunks, max_documents=config.depth
-                )
-
-        # Run legs concurrently (inside the backend: threads, or one _msearch).
+        plan = self._plan(request, caller, timings)
         with timings.stage("retrieve"):
-            results = self._run_legs(legs, access, config)
-        degraded = [name for name, result in results.items() if result.failure is not None]
-        degraded += [f"{name}:partial" for name, result in results.items() if result.partial]
-        results = {name: result for name, result in results.items() if result.failure is None}
-        if not results:
-            raise Unavailable("every retrieval leg failed: " + "; ".join(degraded), retry_after_s=RETRY_AFTER_S)
-        for name, result in results.items():
+            retrieved = self._retrieve(plan)
+        for name, result in retrieved.results.items():
             timings.stages[name] = round(result.took_ms, 3)
-        best_chunk = {name: best_chunk_per_document(result.hits) for name, result in results.items()}
-        runs = {
-            name: [(doc_id, hit.score) for doc_id, hit in list(chunks.items())[: config.depth]]
-            for name, chunks in best_chunk.items()
-        }
-
-        # Fuse (unless the engine already did: then keep its order). Only the head
-        # can be reranked or shown: fuse down to it, count the rest.
-        head = max(page_from + size, config.rerank_depth if config.rerank_enabled else 0)
-        total = len({doc_id for run in runs.values() for doc_id, _ in run})
         with timings.stage("fuse"):
-            fused = (
-                as_fused(runs[SERVER_FUSED][:head])
-                if SERVER_FUSED in runs
-                else fuse(
-                    runs,
-                    method=config.method,
-                    weights=config.weights,
-                    normalization=config.normalization,
-                    rank_constant=config.rank_constant,
-                    limit=head,
-                )
-            )
-        ranked = [
-            RankedDocument(hit, rank, {leg: best_chunk[leg][hit.doc_id] for leg in hit.legs})
-            for rank, hit in enumerate(fused, start=1)
-        ]
-
-        # Rerank the head of the fused list.
+            ranked = self._fuse(plan, retrieved)
         chunks: dict[str, Chunk] = {}
-        if config.rerank_enabled:
+        if plan.config.rerank_enabled:
             with timings.stage("rerank"):
-                ranked, chunks = self._rerank(request["query"], ranked, config, degraded, access)
-
-        # Respond with one page: only documents whose shown chunk the caller may
-        # read now (a write since the legs ran may have changed its access).
-        page = ranked[page_from : page_from + size]
+                ranked, chunks = self._rerank(request.query, ranked, plan.config, retrieved.degraded, plan.access)
         with timings.stage("fetch"):
-            shown = [snippet_chunk_id(doc) for doc in page]
-            chunks.update(self._fetch([chunk_id for chunk_id in shown if chunk_id not in chunks], access))
-        hits = [self._render(doc, chunks, request.get("explain", False)) for doc in page if snippet_chunk_id(doc) in chunks]
-        response = {
-            "hits": hits,
-            "total": total,
-            "from": page_from,
-            "size": size,
-            "index": index.name,
-            "index_version": index_version(self.backend.alias, index.name) if index.name.startswith(self.backend.alias) else None,
-            "model_version": self.encoder.model_version,
-            "profile": profile,
-            "fusion": config.describe(),
-            "degraded": degraded,
-            "timings_ms": timings.as_dict(),
-            "request_id": request_id,
-        }
+            hits = self._page(plan, ranked, chunks)
+        response = self._respond(plan, retrieved, hits, timings, request_id)
 
         # Record what this search did (audit record, metrics, trace spans, log fields).
         observe_search(
             self.settings,
             caller,
-            request["query"],
+            request.query,
             response,
             starts=timings.starts,
-            candidates={name: len(result.hits) for name, result in results.items()},
+            candidates={name: len(result.hits) for name, result in retrieved.results.items()},
             cache_totals=self.encoder.cache_info(),
             reranker_version=self.reranker.model_version,
         )
         return response
 
     # ----------------------------------------------------------------- stages
+    def _plan(self, request: SearchRequest, caller: Caller, timings: Timings) -> Plan:
+        """The effective config, the live index, and the legs to run with the caller's access."""
+        try:
+            profile, config = resolve(self.settings, request)
+        except ProfileError as exc:
+            raise InvalidRequest(str(exc), {"profile": [str(exc)]}) from None
+        if request.offset + request.size > config.depth:
+            raise InvalidRequest(
+                f"from + size ({request.offset + request.size}) must not exceed depth ({config.depth}); raise 'depth' to page further",
+                {"from": [f"from + size must be <= depth ({config.depth})"]},
+            )
+        index = self._check_index()
+        # The caller's identity, never the body, decides access.
+        access = AccessFilter(tenant=caller.tenant, principals=caller.principals, metadata=request.filters)
+        legs: dict[str, Leg] = {}
+        per_leg_chunks = config.depth * CHUNKS_PER_DOCUMENT
+        if "lexical" in request.legs:
+            legs["lexical"] = LexicalLeg(text=request.query, k=per_leg_chunks, max_documents=config.depth)
+        if "vector" in request.legs:
+            with timings.stage("embed"):
+                vector = self.encoder.embed_query(request.query)
+            legs["vector"] = VectorLeg(vector=vector, k=per_leg_chunks, max_documents=config.depth)
+        return Plan(request, profile, config, index, access, legs)
+
+    def _retrieve(self, plan: Plan) -> Retrieved:
+        """Run the legs (inside the backend: threads, or one ``_msearch``); a failed leg degrades."""
+        results = self._run_legs(plan.legs, plan.access, plan.config)
+        degraded = [name for name, result in results.items() if result.failure is not None]
+        degraded += [f"{name}:partial" for name, result in results.items() if result.partial]
+        results = {name: result for name, result in results.items() if result.failure is None}
+        if not results:
+            raise Unavailable("every retrieval leg failed: " + "; ".join(degraded), retry_after_s=RETRY_AFTER_S)
+        best_chunk = {name: best_chunk_per_document(result.hits) for name, result in results.items()}
+        runs = {
+            name: [(doc_id, hit.score) for doc_id, hit in list(chunks.items())[: plan.config.depth]]
+            for name, chunks in best_chunk.items()
+        }
+        return Retrieved(results, degraded, best_chunk, runs)
+
+    def _fuse(self, plan: Plan, retrieved: Retrieved) -> list[RankedDocument]:
+        """The fused head (unless the engine fused: then its order is kept).
+
+        Only the head can be reranked or shown, so fusion stops there.
+        """
+        config, request, runs = plan.config, plan.request, retrieved.runs
+        head = max(request.offset + request.size, config.rerank_depth if config.rerank_enabled else 0)
+        if SERVER_FUSED in runs:
+            fused = as_fused(runs[SERVER_FUSED][:head])
+        else:
+            fused = fuse(
+                runs,
+                method=config.method,
+                weights=config.weights,
+                normalization=config.normalization,
+                rank_constant=config.rank_constant,
+                limit=head,
+            )
+        return [
+            RankedDocument(hit, rank, {leg: retrieved.best_chunk[leg][hit.doc_id] for leg in hit.legs})
+            for rank, hit in enumerate(fused, start=1)
+        ]
+
+    def _page(self, plan: Plan, ranked: list[RankedDocument], chunks: dict[str, Chunk]) -> list[dict[str, Any]]:
+        """The requested page, only documents whose shown chunk the caller may read
+        now (a write since the legs ran may have changed its access)."""
+        request = plan.request
+        page = ranked[request.offset : request.offset + request.size]
+        shown = [snippet_chunk_id(doc) for doc in page]
+        chunks.update(self._fetch([chunk_id for chunk_id in shown if chunk_id not in chunks], plan.access))
+        return [self._render(doc, chunks, request.explain) for doc in page if snippet_chunk_id(doc) in chunks]
+
+    def _respond(
+        self, plan: Plan, retrieved: Retrieved, hits: list[dict[str, Any]], timings: Timings, request_id: str
+    ) -> dict[str, Any]:
+        index = plan.index
+        return {
+            "hits": hits,
+            "total": len({doc_id for run in retrieved.runs.values() for doc_id, _ in run}),
+            "from": plan.request.offset,
+            "size": plan.request.size,
+            "index": index.name,
+            "index_version": index_version(self.backend.alias, index.name) if index.name.startswith(self.backend.alias) else None,
+            "model_version": self.encoder.model_version,
+            "profile": plan.profile,
+            "fusion": plan.config.describe(),
+            "degraded": retrieved.degraded,
+            "timings_ms": timings.as_dict(),
+            "request_id": request_id,
+        }
+
     def _check_index(self) -> IndexInfo:
         try:
             index = self.backend.live_index()

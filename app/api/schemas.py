@@ -21,6 +21,7 @@ from marshmallow import (
 
 from app.fusion import METHODS, NORMALIZATIONS
 from app.profiles import PROFILE_NAME
+from app.search_request import SearchRequest
 from app.settings import Settings
 
 MAX_FILTERS = 16
@@ -137,12 +138,11 @@ class SearchRequestSchema(StrictSchema):
 _SEARCH_REQUEST = SearchRequestSchema()
 
 
-def load_search_request(body: Any, settings: Settings) -> dict[str, Any]:
+def load_search_request(body: Any, settings: Settings) -> SearchRequest:
     """Validate a search body; raises ``ValidationError`` with field messages."""
     if not isinstance(body, dict):
         raise ValidationError({"_schema": ["request body must be a JSON object"]})
     data = _SEARCH_REQUEST.load(body)
-    data["from"] = data.pop("from_")  # ``from`` is a Python keyword, not a JSON one
     errors: dict[str, list[str]] = {}
     for name, (keyword, limit) in search_request_limits(settings).items():
         value = data.get(name)
@@ -152,7 +152,7 @@ def load_search_request(body: Any, settings: Settings) -> dict[str, Any]:
             errors[name] = [f"at most {limit}"]
     if errors:
         raise ValidationError(errors)
-    return data
+    return SearchRequest.from_fields(data)
 
 
 def search_request_limits(settings: Settings) -> dict[str, tuple[str, int]]:

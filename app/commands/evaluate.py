@@ -208,7 +208,7 @@ def profile_spec(settings: Settings, spec: str) -> tuple[str, str | None, Any]:
     from app.profiles import default_config, load_profile, profile_from_json, resolve
 
     if spec == "settings":
-        name, config = resolve(settings, {})
+        name, config = resolve(settings)
         return (f"profile {name}" if name else "settings defaults"), name, config
     path = Path(spec)
     if spec.endswith(".json") or path.is_file():

@@ -38,7 +38,7 @@ def measure(dataset_dir: Path, encoder: Any, settings: Settings, *, progress: bo
     """``{system: {metric: value}}`` of the gate's systems on one collection."""
     dataset = load_beir(dataset_dir)
     collection = open_collection(dataset, encoder, settings, progress=progress)
-    name, config = resolve(settings, {})
+    name, config = resolve(settings)
     results = evaluate_systems(collection, GATE_SYSTEMS, config, parse_metrics(list(GATE_METRICS)),
                                profile=name, progress=progress)
     return {system: {m: float(v) for m, v in scores.items() if not m.startswith("_")}  # type: ignore[union-attr]
@@ -77,7 +77,7 @@ def load_baseline(path: Path = BASELINE_PATH) -> dict[str, Any]:
 def update_baseline(current: Scores, settings: Settings, model_version: str, reason: str,
                     path: Path = BASELINE_PATH, tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
     """Write the baseline file from fresh measurements."""
-    name, config = resolve(settings, {})
+    name, config = resolve(settings)
     record = {
         "metric": GATED_METRIC,
         "tolerance": tolerance,

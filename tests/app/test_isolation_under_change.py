@@ -23,6 +23,7 @@ from app.backends.base import PUBLIC, doc_key
 from app.backends.embedded import EmbeddedBackend
 from app.documents import Document
 from app.ingest import ingest_documents
+from app.search_request import SearchRequest
 from app.search_service import SearchService
 from app.settings import Settings
 from fake_encoder import FakeEncoder
@@ -114,7 +115,7 @@ def run_churn(tmp_path: Path, seed: int, flip_tenant: bool) -> tuple[int, int]:
             while not stop.is_set():
                 caller = Caller("probe", local.choice(TENANTS), frozenset(local.sample(PRINCIPALS, k=local.randint(0, 2))))
                 query = " ".join(local.sample(WORDS, k=3))
-                response = service.search({"query": query, "size": 10, "explain": True}, caller)
+                response = service.search(SearchRequest(query, size=10, explain=True), caller)
                 with lock:
                     known = dict(versions)
                 for hit in response["hits"]:

@@ -16,6 +16,7 @@ from app.documents import Document
 from app.errors import InvalidRequest
 from app.ingest import ingest_documents
 from app.rerank import NoReranker, RerankOutcome
+from app.search_request import SearchRequest
 from app.search_service import SearchService, snippet
 from app.settings import Settings
 
@@ -70,7 +71,7 @@ def indexed(tmp_path_factory) -> tuple[Settings, EmbeddedBackend]:
 
 
 def search(service: SearchService, **request) -> dict:
-    return service.search({"query": "volcano lava", "size": 5, **request}, CALLER)
+    return service.search(SearchRequest(**{"query": "volcano lava", "size": 5, **request}), CALLER)
 
 
 def test_both_legs_fuse_and_the_caller_sees_only_what_it_may(indexed) -> None:
@@ -83,14 +84,14 @@ def test_both_legs_fuse_and_the_caller_sees_only_what_it_may(indexed) -> None:
 
 def test_one_leg_only_needs_no_embedding(indexed) -> None:
     settings, backend = indexed
-    answer = search(SearchService(settings, backend, ENCODER), legs={"vector": False})
+    answer = search(SearchService(settings, backend, ENCODER), legs=("lexical",))
     assert answer["hits"] and "embed" not in answer["timings_ms"]
 
 
 def test_paging_past_the_depth_is_refused(indexed) -> None:
     settings, backend = indexed
     with pytest.raises(InvalidRequest, match="must not exceed depth"):
-        search(SearchService(settings, backend, ENCODER), depth=10, **{"from": 8})
+        search(SearchService(settings, backend, ENCODER), depth=10, offset=8)
 
 
 class Failing:
@@ -113,7 +114,7 @@ class Reverse:
 def test_a_missing_or_failing_reranker_degrades_the_answer_not_the_search(indexed, stage) -> None:
     settings, backend = indexed
     plain = search(SearchService(settings, backend, ENCODER))
-    answer = search(SearchService(settings, backend, ENCODER, stage), rerank={"enabled": True})
+    answer = search(SearchService(settings, backend, ENCODER, stage), rerank_enabled=True)
     assert answer["degraded"] == ["rerank"]
     assert [h["id"] for h in answer["hits"]] == [h["id"] for h in plain["hits"]]
 
@@ -122,7 +123,7 @@ def test_a_reranker_over_budget_reorders_what_it_scored_and_says_so(indexed) -> 
     settings, backend = indexed
     plain = search(SearchService(settings, backend, ENCODER))
     answer = search(SearchService(settings.replace(rerank_interpolation=0.0), backend, ENCODER, Reverse()),
-                    rerank={"enabled": True})
+                    rerank_enabled=True)
     assert answer["degraded"] == ["rerank"]
     first, second = [h["id"] for h in plain["hits"][:2]]
     assert [h["id"] for h in answer["hits"][:2]] == [second, first]  # the model's order over the two it scored

@@ -35,6 +35,7 @@ from app.chunking import chunk_document
 from app.documents import Document
 from app.errors import Unavailable
 from app.ingest import delete_documents, ingest_documents
+from app.search_request import SearchRequest
 from app.search_service import SearchService
 from app.settings import Settings
 
@@ -83,7 +84,7 @@ def assert_no_leak(settings: Settings, allowed_docs: list[Document]) -> int:
     for caller in CALLERS:
         readable = readable_tags(allowed_docs, caller)
         for query in QUERIES:
-            for hit in service.search({"query": query, "size": 20, "explain": True}, caller)["hits"]:
+            for hit in service.search(SearchRequest(query, size=20, explain=True), caller)["hits"]:
                 (tag,) = hit["metadata"]["tag"]
                 assert tag in readable, f"{caller} saw {tag}"
                 assert hit["title"].endswith(tag) and tag in hit["snippet"]
@@ -217,7 +218,7 @@ def test_the_same_id_in_two_tenants_is_two_documents(tmp_path: Path) -> None:
     # Another tenant's ingest of the same id leaves acme's document alone.
     ingest_documents(iter([Document("kb-0001", "Globex SSO v2", "changed", "globex", (PUBLIC,))]), backend, ENCODER, settings)
     service = SearchService(settings, backend, ENCODER)
-    hits = service.search({"query": "single sign on", "size": 5}, Caller("x", "acme", frozenset()))["hits"]
+    hits = service.search(SearchRequest("single sign on", size=5), Caller("x", "acme", frozenset()))["hits"]
     assert [(h["id"], h["title"]) for h in hits] == [("kb-0001", "Acme SSO")]
     # A delete names its tenant, and removes only that tenant's document.
     assert delete_documents(backend, "globex", ["kb-0001"]) == 1
@@ -410,10 +411,10 @@ def test_a_damaged_store_while_serving_is_a_503_not_a_500(tmp_path: Path) -> Non
     ingest_documents(iter(first_versions()), EmbeddedBackend(settings), ENCODER, settings)
     service = SearchService(settings, EmbeddedBackend(settings), ENCODER)
     caller = Caller("x", "acme", frozenset())
-    assert service.search({"query": "alpha"}, caller)["hits"]
+    assert service.search(SearchRequest("alpha"), caller)["hits"]
     index_dir = settings.data_dir / "indexes" / service.backend.alias_target()
     truncate_sqlite(index_dir)
     with pytest.raises(Unavailable, match="chunks.sqlite"):
-        service.search({"query": "alpha"}, caller)
+        service.search(SearchRequest("alpha"), caller)
     with pytest.raises(BackendError, match="chunks.sqlite"):
         EmbeddedBackend(settings).live_index()

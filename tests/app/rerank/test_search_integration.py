@@ -7,6 +7,7 @@ from app.backends.embedded import EmbeddedBackend
 from app.documents import Document
 from app.ingest import ingest_documents
 from app.rerank.stage import load_rerank_stage
+from app.search_request import SearchRequest
 from app.search_service import SearchService
 from app.settings import Settings
 
@@ -27,7 +28,7 @@ def test_search_reranks_explains_and_times(settings: Settings, encoder) -> None:
     service = SearchService(settings, backend, encoder, stage)
     caller = Caller(subject="test", tenant="t1", principals=frozenset({"user:test"}))
 
-    answer = service.search({"query": "how does a vaccine protect against a virus", "size": 4, "explain": True}, caller)
+    answer = service.search(SearchRequest("how does a vaccine protect against a virus", size=4, explain=True), caller)
 
     assert answer["degraded"] == []
     assert "rerank" in answer["timings_ms"]
@@ -43,8 +44,8 @@ def test_missing_model_keeps_fused_order_and_flags(settings: Settings, encoder, 
     ingest_documents(docs, backend, encoder, settings)
     service = SearchService(settings, backend, encoder, load_rerank_stage(settings))
     caller = Caller(subject="test", tenant="t1", principals=frozenset({"user:test"}))
-    plain = service.search({"query": "virus immunity", "explain": True, "rerank": {"enabled": False}}, caller)
-    answer = service.search({"query": "virus immunity", "explain": True}, caller)
+    plain = service.search(SearchRequest("virus immunity", explain=True, rerank_enabled=False), caller)
+    answer = service.search(SearchRequest("virus immunity", explain=True), caller)
     assert answer["degraded"] == ["rerank"]
     assert [h["id"] for h in answer["hits"]] == [h["id"] for h in plain["hits"]]
     assert all("rerank" not in h["explain"] for h in answer["hits"])
@@ -56,7 +57,7 @@ def test_interpolation_weight_moves_the_order_from_reranker_to_fusion(settings: 
     docs = [Document(id=i, title=t, body=b, tenant="t1", acl=("*",)) for i, t, b in DOCS]
     ingest_documents(docs, backend, encoder, base)
     caller = Caller(subject="test", tenant="t1", principals=frozenset({"user:test"}))
-    request = {"query": "virus spreading in winter", "size": 4, "explain": True}
+    request = SearchRequest("virus spreading in winter", size=4, explain=True)
 
     def answer(weight: float) -> list[dict]:
         tuned = base.replace(rerank_interpolation=weight)
