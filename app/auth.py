@@ -101,7 +101,7 @@ class TokenVerifier:
         self.settings = settings
         self._key = verification_key(settings)
         #: token -> (caller, expiry): a caller sends the same token for many requests,
-        #: and decoding one costs more than a whole BM25 leg (issue 6 profile).
+        #: and decoding one costs more than a whole BM25 leg (docs/performance.md).
         self._verified: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
         self._lock = threading.Lock()
 

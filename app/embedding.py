@@ -5,7 +5,7 @@ pooling over the attention mask and L2 normalisation happen here, as in
 sentence-transformers' all-MiniLM-L6-v2 pipeline.
 
 * Queries are embedded one at a time without padding (the packaged tokenizer
-  pads every input to 128, which costs ~6x on a short query) and cached per
+  pads every input to 128, many times the work of a short query) and cached per
   normalised text.
 * Passages are tokenised once, sorted by length and batched, each batch padded
   to its own longest member, so little compute goes to padding.

@@ -275,8 +275,8 @@ def _ranked(
     scores = {doc_id: parts[0] if len(parts) == 1 else math.fsum(parts) for doc_id, parts in terms.items()}
 
     # Best score first, ties by doc_id. A page needs only the head: selecting it
-    # costs less than sorting every candidate, and only its hits are built (issue 6
-    # profile). Plain tuples compare in C, a key function would be called per item.
+    # costs less than sorting every candidate, and only its hits are built. Plain
+    # tuples compare in C; a key function would be called per item.
     keyed = [(-score, doc_id) for doc_id, score in scores.items()]
     kept = sorted(keyed) if limit is None else heapq.nsmallest(limit, keyed)
     hits = []

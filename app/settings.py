@@ -77,7 +77,7 @@ class Settings:
     default_depth: int = 400
     max_depth: int = 1000
     #: A tenant with at least this many chunks gets its own HNSW graph; smaller
-    #: tenants are searched exactly (20,000 × 384 floats: ~2.5 ms on one core).
+    #: tenants are searched exactly (a scan that size costs about as much as a graph walk).
     hnsw_min_chunks: int = 20000
     #: When the filter admits less than this share of the caller's tenant, search
     #: exactly over the admitted chunks instead of over-fetching from the graph.
@@ -88,8 +88,8 @@ class Settings:
     #: Embedded backend: how long a process serves its snapshot before checking
     #: whether a write or an alias switch replaced it (OpenSearch's
     #: refresh_interval plays this part there, 1 s by default). A check stats two
-    #: files, and a search asks three times: under load those system calls cost
-    #: ~2.6 % of the workers' CPU (issue 6 profile).
+    #: files, and a search asks three times: checking on every search showed up
+    #: in the workers' CPU profile (docs/performance.md).
     embedded_refresh_interval_s: float = 0.1
     #: A write rebuilds the embedded text index once replaced or deleted
     #: documents make up this share of it: until then they count in its BM25
@@ -98,13 +98,13 @@ class Settings:
     #: Seconds a query waits on one retrieval leg before failing it.
     leg_timeout_s: float = 5.0
     #: Embedded backend: legs run on two threads only on indexes at least this large.
-    #: Below it each leg takes about a millisecond and the thread hand-off costs more
-    #: (scripts/bench_search.py: 8.4 vs 6.0 ms per search on the sample corpus).
+    #: Below it each leg is quick and the thread hand-off costs more than it saves
+    #: (scripts/bench_search.py; docs/performance.md).
     parallel_legs_min_chunks: int = 20000
     #: Embedded lexical leg: rank without the filter and drop what it refuses when
     #: that needs at most this many hits (``embedded.vectors.over_fetch``); deeper, the
-    #: filter goes inside the query. Unfiltered k=800 still beat filtered k=10 on
-    #: 100,000 chunks (0.96 vs 1.5 ms).
+    #: filter goes inside the query, which costs more than a deep unfiltered
+    #: ranking (docs/performance.md).
     lexical_post_filter_max_fetch: int = 1000
 
     # --- fusion defaults ----------------------------------------------------------
@@ -217,6 +217,9 @@ class Settings:
     #: Lucene fat jar for the ``lucene-bm25`` reference system; unset = the one
     #: in the installed ``pyserini`` wheel.
     lucene_jar: Path | None = None
+    #: The judged collections in BEIR layout (``<name>/corpus.jsonl``, ...) that
+    #: the relevance gate, the tools and the reranker study read; never copied.
+    datasets_dir: Path = PROJECT_ROOT.parent / "shared" / "datasets"
 
     # --- observability ----------------------------------------------------------
     log_level: str = "INFO"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.settings import PROJECT_ROOT
+from app.evaluation.judgments import load_beir, load_corpus
+from app.settings import Settings
 
-DATASETS_DIR = Path(os.environ.get("HYBRID_DATASETS_DIR", PROJECT_ROOT.parent / "shared" / "datasets"))
+DATASETS_DIR = Settings.from_env().datasets_dir
 COLLECTIONS = ("cranfield", "cisi", "cacm")
 
 
@@ -33,24 +31,15 @@ class Collection:
 
 
 def load_collection(name: str, root: Path = DATASETS_DIR) -> Collection:
-    """Load ``root/name``; only queries with judgments are kept."""
-    path = root / name
-    titles: dict[str, str] = {}
-    texts: dict[str, str] = {}
-    with open(path / "corpus.jsonl", encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            titles[row["_id"]] = row.get("title") or ""
-            texts[row["_id"]] = row.get("text") or ""
-    qrels: dict[str, dict[str, int]] = {}
-    with open(path / "qrels" / "test.tsv", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            if int(row["score"]) > 0:
-                qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
-    queries: dict[str, str] = {}
-    with open(path / "queries.jsonl", encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            if row["_id"] in qrels:
-                queries[row["_id"]] = row["text"]
-    return Collection(name, titles, texts, queries, {q: qrels[q] for q in queries})
+    """Load ``root/name``; only queries with positive judgments are kept, in file order."""
+    dataset = load_beir(root / name)
+    corpus = load_corpus(dataset.corpus_path)
+    qrels = {q: judged for q, grades in dataset.qrels.items() if (judged := {d: g for d, g in grades.items() if g > 0})}
+    queries = {q: text for q, text in dataset.queries.items() if q in qrels}
+    return Collection(
+        name,
+        {doc_id: title for doc_id, (title, _) in corpus.items()},
+        {doc_id: text for doc_id, (_, text) in corpus.items()},
+        queries,
+        {q: qrels[q] for q in queries},
+    )

@@ -35,7 +35,7 @@ from app.documents import Document, LineError, read_jsonl_file  # noqa: E402
 from app.ingest import ingest_documents  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
-BEIR_DIR = ROOT.parent / "shared" / "datasets"
+BEIR_DIR = Settings.from_env().datasets_dir
 TARGET = 0.90
 
 

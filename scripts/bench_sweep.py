@@ -9,7 +9,6 @@ collection's index); the printed figure is the sweep alone.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from app.evaluation.legs_cache import leg_runs
 from app.evaluation.metrics import parse_metric
 from app.evaluation.tuning import LegMatrix, sweep
 from app.profiles import FusionConfig
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import Settings
 
-DATASETS = Path(os.environ.get("HYBRID_DATASETS_DIR", PROJECT_ROOT.parent / "shared" / "datasets"))
+DATASETS = Settings.from_env().datasets_dir
 
 
 def configs(n: int, depth: int) -> list[FusionConfig]:

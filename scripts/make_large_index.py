@@ -51,7 +51,7 @@ from app.backends.embedded import EmbeddedBackend  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
 SAMPLE_CORPUS = ROOT / "sample_data" / "corpus.jsonl"
-BEIR_DIR = ROOT.parent / "shared" / "datasets"
+BEIR_DIR = Settings.from_env().datasets_dir
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 

@@ -8,19 +8,18 @@ An explicit act: commit the new baseline with the reason in the message.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from app.components import Components
 from app.evaluation.baseline import BASELINE_PATH, compare_to_baseline, gate_collections, load_baseline, measure, update_baseline
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import Settings
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reason", required=True, help="why the baseline moves (goes into the file)")
     parser.add_argument("--datasets", type=Path,
-                        default=Path(os.environ.get("HYBRID_DATASETS_DIR", PROJECT_ROOT.parent / "shared" / "datasets")))
+                        default=Settings.from_env().datasets_dir)
     args = parser.parse_args()
     settings = Settings.from_env()
     encoder = Components(settings).batch_encoder

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import PROJECT_ROOT
+from app.settings import PROJECT_ROOT, Settings
 
 MODEL_DIR = PROJECT_ROOT / "models" / "embedding"
-SHARED_DATASETS = Path(os.environ.get("HYBRID_DATASETS_DIR", PROJECT_ROOT.parent / "shared" / "datasets"))
+SHARED_DATASETS = Settings.from_env().datasets_dir
 
 
 def dataset_dir(name: str) -> Path:

@@ -1,8 +1,7 @@
 """Flask's JSON, encoded and decoded by orjson.
 
-Every search answer is a few kilobytes of JSON, and the standard library took
-~0.2 ms to write an explained page of ten hits where orjson takes ~15 µs
-(issue 6 profile: JSON encoding was ~2 % of a search's CPU). Output is the
+Every search answer is a few kilobytes of JSON, which orjson writes an order of
+magnitude faster than the standard library (docs/performance.md). Output is the
 same JSON, compact, keys in insertion order; types orjson does not know
 (``Decimal``, objects with ``__html__``) go through Flask's own fallback.
 """

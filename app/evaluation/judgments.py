@@ -58,6 +58,17 @@ def load_beir(root: Path | str, split: str = "test") -> BeirDataset:
     return BeirDataset(root=root, split=split, queries=load_queries(root / "queries.jsonl"), qrels=load_qrels(qrels_path))
 
 
+def load_corpus(path: Path) -> dict[str, tuple[str, str]]:
+    """``corpus.jsonl`` (``{"_id", "title", "text"}`` per line) → ``{doc_id: (title, text)}``."""
+    corpus: dict[str, tuple[str, str]] = {}
+    for number, record in _jsonl(path):
+        try:
+            corpus[str(record["_id"])] = (str(record.get("title") or ""), str(record.get("text") or ""))
+        except (KeyError, TypeError, AttributeError):
+            raise JudgmentError(f"{path}:{number}: a document needs '_id'") from None
+    return corpus
+
+
 def load_queries(path: Path) -> dict[str, str]:
     """``queries.jsonl`` (``{"_id", "text"}`` per line) → ``{qid: text}``."""
     queries: dict[str, str] = {}

@@ -133,8 +133,8 @@ def _export_into(staging: Path, source: Path, source_digest: str) -> ModelCard:
     tokenizer = torch_model.tokenizer_for(staging / TOKENIZER_FILE, max_seq_length)
 
     torch.manual_seed(0)
-    # One thread: on a shared 2-core box torch's spinning thread pool ran the
-    # reference pass 10x slower (25 s vs 2 s) than a single thread did.
+    # One thread: on a small shared machine torch's spinning thread pool ran the
+    # reference pass many times slower than a single thread (docs/performance.md).
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

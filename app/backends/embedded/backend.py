@@ -70,8 +70,8 @@ class EmbeddedBackend:
         if len(legs) == 1 or len(snapshot.rows) < self.settings.parallel_legs_min_chunks:
             return {name: snapshot.run_leg(name, leg, access) for name, leg in legs.items()}
         # All legs but the last go to the pool; the last runs in this thread, which
-        # would otherwise only wait: one hand-off fewer per search. Load-tested A/B
-        # (issue 6): higher throughput and lower p95 than pooling both or neither.
+        # would otherwise only wait: one hand-off fewer per search (load-tested
+        # against pooling both or neither: docs/performance.md).
         *pooled, (last, last_leg) = legs.items()
         futures = {name: self._pool.submit(snapshot.run_leg, name, leg, access) for name, leg in pooled}
         done = {last: snapshot.run_leg(last, last_leg, access)}

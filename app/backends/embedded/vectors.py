@@ -19,9 +19,8 @@ def over_fetch(k: int, share: float) -> int:
     binomial (mean ``n·share``); ``n`` is the least that puts ``k`` three standard
     deviations below that mean (short about once in 700 queries), plus 10. Both
     legs fall back to an exact plan when too few pass, so a filter that does
-    follow the ranking costs time, never hits. (The former ``1.5·k / share`` asked
-    for 210 where this asks for 165 at k 100, share 0.75: the graph walk's cost
-    grows with it, ~9.5 µs per unit of ef on 100,000 chunks.)
+    follow the ranking costs time, never hits. (It asks for fewer than the
+    former ``1.5·k / share``, and the graph walk's cost grows with what it asks.)
     """
     if share >= 1.0:
         return k + 10

@@ -231,8 +231,8 @@ class Writer:
         Every filter pins one tenant, so a graph per tenant is walked only by that
         tenant's queries: the ACL filter then admits most of the graph and a small
         over-fetch finds ``k`` admitted chunks. (One graph over all tenants needed
-        ef ≈ 550 for a 27-36 % filter on 100,000 chunks: ~6 ms, no faster than
-        scanning the tenant exactly; issue 6.) Graphs go to a new
+        so large an ef under a tenant filter that it was no faster than scanning
+        the tenant exactly: docs/performance.md.) Graphs go to a new
         ``hnsw-<generation>/`` directory, so a reader never sees half a set; an
         untouched tenant's graph is hard-linked from the previous set, so writing
         to one tenant does not rebuild another's graph.
