@@ -149,12 +149,14 @@ class OpenSearchBackend:
         Same result shape as one leg (named ``hybrid``), so relevance engineers
         can compare it with the service's client-side fusion.
         """
+        release = self.cluster.release()
         pipeline = req.search_pipeline(
-            method, normalization, [weights.get("lexical", 1.0), weights.get("vector", 1.0)], rank_constant
+            method, normalization, [weights.get("lexical", 1.0), weights.get("vector", 1.0)], rank_constant, release
         )
         pipeline_id = self._ensure_pipeline(pipeline)
         body = req.hybrid_body(
-            lexical, vector, access, self.settings.title_boost, size or max(lexical.k, vector.k), self._whole_documents(None)
+            lexical, vector, access, self.settings.title_boost, size or max(lexical.k, vector.k),
+            self._whole_documents(None), release,
         )
         started = time.perf_counter()
         response = self.cluster.call(
@@ -251,7 +253,8 @@ class OpenSearchBackend:
         return {
             doc_key(hit["tenant"], hit["doc_id"]): hit.get("content_hash", "")
             for hit in self.scan_index(
-                self.resolve(index), ["tenant", "doc_id", "content_hash"], query=req.first_chunks_query()
+                self.resolve(index), ["tenant", "doc_id", "content_hash"], query=req.first_chunks_query(),
+                tiebreak=req.SCAN_TIEBREAK,
             )
         }
 
@@ -312,7 +315,7 @@ class OpenSearchBackend:
             raise BackendError(f"force-merge of {name!r} failed on {failed} shard(s): {failures}")
 
     def iter_chunks(self, index: str) -> Iterator[Chunk]:
-        for hit in self.scan_index(self.resolve(index), None):
+        for hit in self.scan_index(self.resolve(index), None, tiebreak=req.SCAN_TIEBREAK):
             yield req.chunk_from_source(hit["_id"], hit)
 
     # -------------------------------------------------------- versions and alias

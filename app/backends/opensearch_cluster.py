@@ -19,6 +19,7 @@ from opensearchpy import helpers
 from app.backends import opensearch_requests as req
 from app.backends.base import BackendError, Chunk
 from app.backends.opensearch_client import translate
+from app.backends.opensearch_versions import HYBRID_QUERY_SINCE, Release, UnsupportedByCluster, parse_release
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,20 @@ class Cluster:
     def __init__(self, client: Any, settings: Settings) -> None:
         self.client = client
         self.settings = settings
+        self._release: Release | None = None
+
+    def release(self) -> Release:
+        """The cluster's ``(major, minor)`` version, read once (``GET /``)."""
+        if self._release is None:
+            info = self.call("reading the cluster version", self.client.info)
+            number = str((info or {}).get("version", {}).get("number", ""))
+            try:
+                self._release = parse_release(number)
+            except ValueError:
+                raise BackendError(f"the cluster did not say which OpenSearch version it runs (GET / gave {number!r})") from None
+            if self._release < HYBRID_QUERY_SINCE:
+                raise UnsupportedByCluster("the hybrid search backend", HYBRID_QUERY_SINCE, self._release)
+        return self._release
 
     def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one client call, with transport errors as ours."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import replace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -28,11 +29,21 @@ from app.backends.base import (
     split_doc_key,
 )
 from app.backends.opensearch_templates import DOCUMENT_TEXT, embedding_mapping
+from app.backends.opensearch_versions import (
+    LATEST_RELEASE,
+    PAGINATION_DEPTH_SINCE,
+    SCORE_RANKER_SINCE,
+    Release,
+    UnsupportedByCluster,
+)
 from app.settings import Settings
 
 #: What a leg hit needs from ``_source``; ``_id`` is the chunk id.
 HIT_SOURCE = ["doc_id"]
 EMBEDDING = "embedding"
+#: What scans of our indexes sort on: a keyword copy of ``_id`` (sorting on
+#: ``_id`` needs fielddata, deprecated and off by default in 2.x+).
+SCAN_TIEBREAK = "chunk_id"
 
 
 # ----------------------------------------------------------------- query legs
@@ -104,27 +115,34 @@ def hybrid_body(
     title_boost: float,
     size: int,
     whole_documents: bool = False,
+    release: Release = LATEST_RELEASE,
 ) -> dict[str, Any]:
-    """One ``hybrid`` query (server-side fusion); filters sit inside each sub-query."""
-    return {
-        "size": size,
-        "_source": list(HIT_SOURCE),
-        "query": {
-            "hybrid": {
-                "queries": [lexical_query(lexical, access, title_boost, whole_documents), vector_query(vector, access)],
-                "pagination_depth": max(lexical.k, vector.k),
-            }
-        },
+    """One ``hybrid`` query (server-side fusion); filters sit inside each sub-query.
+
+    ``pagination_depth`` (how deep each sub-query ranks) is parsed from 2.19;
+    older clusters rank each sub-query to the request's ``size``.
+    """
+    hybrid: dict[str, Any] = {
+        "queries": [lexical_query(lexical, access, title_boost, whole_documents), vector_query(vector, access)],
     }
+    if release >= PAGINATION_DEPTH_SINCE:
+        hybrid["pagination_depth"] = max(lexical.k, vector.k)
+    return {"size": size, "_source": list(HIT_SOURCE), "query": {"hybrid": hybrid}}
 
 
-def search_pipeline(method: str, normalization: str, weights: Sequence[float], rank_constant: int) -> dict[str, Any]:
+def search_pipeline(
+    method: str, normalization: str, weights: Sequence[float], rank_constant: int, release: Release = LATEST_RELEASE
+) -> dict[str, Any]:
     """A search pipeline fusing ``[lexical, vector]`` like the service does.
 
-    ``rrf`` → ``score-ranker-processor``; ``linear`` → ``normalization-processor``
-    (min_max or l2, weighted arithmetic mean).
+    ``rrf`` → ``score-ranker-processor`` (from 2.19); ``linear`` →
+    ``normalization-processor`` (min_max or l2, weighted arithmetic mean, the
+    weights scaled to sum to 1 as neural-search requires: same ranking).
+    Raises :class:`UnsupportedByCluster` for what ``release`` cannot run.
     """
     if method == "rrf":
+        if release < SCORE_RANKER_SINCE:
+            raise UnsupportedByCluster("server-side RRF (score-ranker-processor)", SCORE_RANKER_SINCE, release)
         processor = {"score-ranker-processor": {"combination": {"technique": "rrf", "rank_constant": rank_constant}}}
     elif method == "linear":
         if normalization not in ("min_max", "l2"):
@@ -133,12 +151,21 @@ def search_pipeline(method: str, normalization: str, weights: Sequence[float], r
         processor = {
             "normalization-processor": {
                 "normalization": {"technique": normalization},
-                "combination": {"technique": "arithmetic_mean", "parameters": {"weights": [float(w) for w in weights]}},
+                "combination": {"technique": "arithmetic_mean", "parameters": {"weights": unit_sum_weights(weights)}},
             }
         }
     else:
         raise ValueError(f"unknown fusion method {method!r}")
     return {"description": f"hybrid-search {method} fusion", "phase_results_processors": [processor]}
+
+
+def unit_sum_weights(weights: Sequence[float]) -> list[float]:
+    """``weights`` scaled to sum to 1 (neural-search refuses any other sum); the
+    weighted mean, and so the ranking, is unchanged. All-zero weights are refused."""
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ValueError(f"linear fusion needs non-negative weights with at least one above 0, not {list(weights)}")
+    total = math.fsum(weights)
+    return [float(w) / total for w in weights]
 
 
 def pipeline_id(body: Mapping[str, Any]) -> str:

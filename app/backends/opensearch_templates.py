@@ -189,6 +189,9 @@ def template_drift(wanted: Mapping[str, Any], cluster: Mapping[str, Any]) -> dic
 def _comparable(template: Mapping[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     body = dict(template)
+    if not body.get("composed_of"):
+        # A cluster echoes "composed_of": [] for a template stored without it.
+        body.pop("composed_of", None)
     inner = dict(body.pop("template", {}) or {})
     settings = inner.pop("settings", {}) or {}
     for key, value in _flatten(settings).items():

@@ -21,9 +21,16 @@ def api_spec() -> ApiSpec:
 
 
 @pytest.fixture
-def stub(api_spec: ApiSpec) -> Iterator[StubCluster]:
+def stub_version() -> str:
+    """The OpenSearch release the stub answers as; a test overrides it with
+    ``@pytest.mark.parametrize("stub_version", [...])``."""
+    return "3.1.0"
+
+
+@pytest.fixture
+def stub(api_spec: ApiSpec, stub_version: str) -> Iterator[StubCluster]:
     """A fresh stub cluster; any request that broke the spec fails the test."""
-    cluster = StubCluster(api_spec)
+    cluster = StubCluster(api_spec, version=stub_version)
     cluster.url = cluster.start()
     yield cluster
     cluster.stop()

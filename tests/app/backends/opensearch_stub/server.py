@@ -68,8 +68,11 @@ class Index:
 class StubCluster:
     """The state and the request handling; :meth:`start` serves it on 127.0.0.1."""
 
-    def __init__(self, spec: ApiSpec) -> None:
+    def __init__(self, spec: ApiSpec, version: str = "3.1.0") -> None:
         self.spec = spec
+        #: The OpenSearch release this stub answers as (``GET /``), and whose rules it applies.
+        self.version = version
+        self.release = tuple(int(p) for p in version.split(".")[:2])
         self.templates: dict[str, dict[str, Any]] = {}
         self.indexes: dict[str, Index] = {}
         self.aliases: dict[str, set[str]] = {}
@@ -83,6 +86,8 @@ class StubCluster:
         #: or ``"timed_out"`` / ``"shard_failure"`` for a partial answer.
         self.msearch_item_faults: dict[int, int | str] = {}
         self.requests: list[dict[str, Any]] = []
+        #: Deprecation warnings the requests would have drawn from a real cluster.
+        self.deprecations: list[str] = []
         self.violations: list[str] = []
         self.lock = threading.RLock()
         self.server: ThreadingHTTPServer | None = None
@@ -202,6 +207,7 @@ class StubCluster:
 
     def _route(self, template: str, method: str) -> Callable[[list[str], dict[str, str], Any], Any]:
         routes: dict[tuple[str, str], Callable[..., Any]] = {
+            ("GET", "/"): self.info,
             ("PUT", "/_index_template/{name}"): self.put_template,
             ("GET", "/_index_template/{name}"): self.get_template,
             ("PUT", "/{index}"): self.create_index,
@@ -246,9 +252,22 @@ class StubCluster:
                 raise not_found(part)
         return names
 
+    def info(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
+        return {
+            "name": "stub-node",
+            "cluster_name": "stub",
+            "cluster_uuid": "stub-uuid",
+            "version": {"distribution": "opensearch", "number": self.version, "lucene_version": "9.12.1"},
+            "tagline": "The OpenSearch Project: https://opensearch.org/",
+        }
+
     # ------------------------------------------------------------ templates and indexes
     def put_template(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
-        self.templates[parts[1]] = copy.deepcopy(body)
+        stored = copy.deepcopy(body)
+        # ComposableIndexTemplate keeps an empty component list for a template stored
+        # without one, and GET echoes it as "composed_of": [].
+        stored.setdefault("composed_of", [])
+        self.templates[parts[1]] = stored
         return {"acknowledged": True}
 
     def get_template(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
@@ -319,6 +338,18 @@ class StubCluster:
         return {"acknowledged": True}
 
     def put_pipeline(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
+        for processor in body.get("phase_results_processors", []):
+            if "score-ranker-processor" in processor and self.release < (2, 19):
+                # neural-search registers the score ranker from 2.19 (docs: "Introduced 2.19").
+                raise error(400, "parse_exception", "No processor type exists with name [score-ranker-processor]")
+            combination = processor.get("normalization-processor", {}).get("combination", {})
+            weights = combination.get("parameters", {}).get("weights")
+            if weights is not None:
+                # neural-search ScoreCombinationUtil.validateWeights, checked when the pipeline is created.
+                if any(not 0.0 <= w <= 1.0 for w in weights):
+                    raise error(400, "illegal_argument_exception", f"all weights must be in range [0.0 ... 1.0], submitted weights {weights}")
+                if abs(sum(weights) - 1.0) > 0.01:
+                    raise error(400, "illegal_argument_exception", f"sum of weights for combination must be equal to 1.0, submitted weights {weights}")
         self.pipelines[parts[2]] = body
         return {"acknowledged": True}
 
@@ -462,6 +493,9 @@ class StubCluster:
         hits = []
         if "sort" in body:
             ((field_name, _),) = body["sort"][0].items()
+            if field_name == "_id":
+                # Sorting on _id loads fielddata for it, deprecated (a warning header on 2.x).
+                self.deprecations.append("Loading the fielddata on the _id field is deprecated")
             scored.sort(key=lambda t: t[2] if field_name == "_id" else t[3].get(field_name))
             after = body.get("search_after")
             if after is not None:
@@ -469,7 +503,7 @@ class StubCluster:
         for score, name, doc_id, doc in scored[:size]:
             hit = {"_index": name, "_id": doc_id, "_score": None if "sort" in body else score, "_source": _source(doc, body.get("_source", True))}
             if "sort" in body:
-                hit["sort"] = [doc_id]
+                hit["sort"] = [doc_id if field_name == "_id" else doc.get(field_name)]
             hits.append(hit)
         response = {
             "took": 1,
@@ -495,6 +529,9 @@ class StubCluster:
         return out[: spec["k"]]
 
     def _hybrid(self, hybrid: dict[str, Any], pool: list, pipeline_id: str | None) -> list:
+        if "pagination_depth" in hybrid and self.release < (2, 19):
+            # HybridQueryBuilder.fromXContent parses pagination_depth from 2.19 on.
+            raise error(400, "parsing_exception", "[hybrid] query does not support [pagination_depth]")
         if pipeline_id not in self.pipelines:
             raise error(400, "illegal_argument_exception", f"Pipeline {pipeline_id} is not defined")
         runs = []
