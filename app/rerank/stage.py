@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Sequence
 
+from app.clock import elapsed_ms
 from app.rerank import NoReranker, RerankOutcome, RerankStage
 from app.rerank.runtime import Reranker
 from app.settings import Settings
@@ -67,7 +68,7 @@ def calibrate(reranker: Reranker, repeats: int = 3) -> CostModel:
         for _ in range(repeats):
             began = time.perf_counter()
             reranker.score_rows(rows)
-            runs.append((time.perf_counter() - began) * 1000)
+            runs.append(elapsed_ms(began))
         return units, batches, statistics.median(runs)
 
     small_units, small_batches, small_ms = timed(1, "short")
@@ -100,18 +101,18 @@ class BudgetedRerankStage:
         began = time.perf_counter()
         try:
             rows = self.reranker.encode(query, passages)
-            spent = (time.perf_counter() - began) * 1000
+            spent = elapsed_ms(began)
             n = self.plan([len(ids) for ids, _ in rows], budget_ms - spent)
             if n == 0:
                 return RerankOutcome([], degraded=bool(passages), reason="budget" if passages else None)
             run_began = time.perf_counter()
             scores = self.reranker.score_rows(rows[:n])
             units, batches = padded_units([len(ids) for ids, _ in rows[:n]], self.reranker.batch_size)
-            self.cost.observe(units, batches, (time.perf_counter() - run_began) * 1000)
+            self.cost.observe(units, batches, elapsed_ms(run_began))
         except Exception as exc:  # noqa: BLE001 - the caller keeps the fused order
             log.warning("rerank failed: %s", exc)
             return RerankOutcome([], degraded=True, reason=f"error: {type(exc).__name__}")
-        if (time.perf_counter() - began) * 1000 > budget_ms:
+        if elapsed_ms(began) > budget_ms:
             # Late answers are not used: the fused order goes out, flagged.
             return RerankOutcome([], degraded=True, reason="over_budget")
         if n < len(passages):

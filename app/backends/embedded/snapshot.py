@@ -39,6 +39,7 @@ from app.backends.embedded.store import (
 )
 from app.backends.embedded.text_index import BM25_FACTOR, TextIndex
 from app.backends.embedded.vectors import load_graph, over_fetch
+from app.clock import elapsed_ms
 from app.settings import Settings
 
 
@@ -208,7 +209,7 @@ class Snapshot:
             hits = self.vector(leg, access)
         else:  # pragma: no cover - the union is closed
             raise TypeError(f"unknown leg {leg!r}")
-        return LegResult(name=name, hits=hits, took_ms=(time.perf_counter() - started) * 1000)
+        return LegResult(name=name, hits=hits, took_ms=elapsed_ms(started))
 
     def lexical(self, leg: LexicalLeg, access: AccessFilter) -> list[LegHit]:
         """BM25, Lucene-scaled, over what the index's lexical design ranks (whole

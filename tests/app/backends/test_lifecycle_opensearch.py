@@ -11,7 +11,6 @@ from app.backends.opensearch import OpenSearchBackend
 from app.ingest import ingest_documents
 from app.lifecycle import Lifecycle, LifecycleError
 from app.sources import read_source
-from opensearch_stub.fixtures import api_spec, backend, os_settings, stub, stub_version  # noqa: F401 - fixtures
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from app.backends.base import AccessFilter, BackendError, Chunk, IndexInfo, Inde
 from app.backends.opensearch import BulkFailed, OpenSearchBackend
 from app.backends.opensearch_client import SEARCH_ATTEMPTS
 from chunk_keys import keyed
-from opensearch_stub.fixtures import api_spec, backend, os_settings, stub, stub_version  # noqa: F401 - fixtures
 
 DIM = 4
 RNG = np.random.default_rng(7)

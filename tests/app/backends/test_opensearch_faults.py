@@ -19,7 +19,6 @@ from app.backends.opensearch_client import SEARCH_ATTEMPTS
 from app.web import create_app
 from chunk_keys import keyed
 from fake_encoder import FakeEncoder
-from opensearch_stub.fixtures import api_spec, backend, os_settings, stub, stub_version  # noqa: F401 - fixtures
 
 ENCODER = FakeEncoder(dimension=8)
 LEXICAL, VECTOR = 0, 1  # positions of the legs in the _msearch

@@ -19,7 +19,6 @@ from app.backends.opensearch_templates import (
     render_template,
 )
 from app.settings import Settings
-from opensearch_stub.fixtures import api_spec  # noqa: F401 - fixture
 
 ACCESS = AccessFilter("t1", frozenset({"user:a", "group:b"}), {"team": ("x", "y")})
 LEX = LexicalLeg("database failover", 30)

@@ -15,7 +15,6 @@ from app.backends import opensearch_requests as req
 from app.backends.base import IndexInfo, LexicalLeg, QueryRejected, VectorLeg
 from app.backends.opensearch import OpenSearchBackend
 from app.backends.opensearch_versions import UnsupportedByCluster, parse_release
-from opensearch_stub.fixtures import api_spec, backend, os_settings, stub, stub_version  # noqa: F401 - fixtures
 from test_opensearch_backend import DIM, USER, chunk
 
 from chunk_keys import keyed
