@@ -173,9 +173,11 @@ class Settings:
     opensearch_verify_certs: bool = True
     opensearch_ca_certs: str = ""
     opensearch_timeout_s: float = 10.0
-    #: Client timeout of the calls that wait for the cluster to finish a long job
-    #: (``_reindex``, ``_forcemerge``): minutes on a large index, not seconds.
+    #: How long a long job (``_reindex``, ``_forcemerge``, run as a cluster task)
+    #: is awaited before the command gives up on it (the task runs on).
     opensearch_maintenance_timeout_s: float = 3600.0
+    #: Pause between two reads of a running task's progress (``GET _tasks/<id>``).
+    opensearch_task_poll_s: float = 2.0
     opensearch_max_retries: int = 3
     #: empty = no SigV4; ``es`` (managed domains) or ``aoss`` (serverless).
     opensearch_aws_service: str = ""

@@ -172,6 +172,18 @@ class IndexNotFound(BackendError):
     """The named index or alias does not exist."""
 
 
+class WriteInProgress(BackendError):
+    """A job in the engine may still be writing ``index`` (its outcome is unknown).
+
+    Whoever started it must leave ``index`` alone: dropping it, or starting the
+    job again, would fight the running one. ``task_id`` names the job when known.
+    """
+
+    def __init__(self, message: str, *, index: str, task_id: str | None = None) -> None:
+        super().__init__(message, transient=True)
+        self.index, self.task_id = index, task_id
+
+
 class QueryRejected(ValueError):
     """The engine rejected the query as malformed; maps to HTTP 400."""
 

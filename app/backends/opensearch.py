@@ -11,6 +11,7 @@ its mapping ``_meta``. Both retrieval legs go out in one ``_msearch``.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from dataclasses import replace
@@ -43,6 +44,7 @@ from app.backends.opensearch_client import (
 from app.backends.opensearch_cluster import BulkFailed, Cluster
 from app.backends.opensearch_templates import (
     DOCUMENT_TEXT,
+    check_knn_engine,
     cluster_template_versions,
     install_templates,
     template_name,
@@ -55,6 +57,10 @@ __all__ = ["BulkFailed", "OpenSearchBackend"]
 
 log = logging.getLogger(__name__)
 
+#: Share of a search's deadline the shards may use before answering what they
+#: have (``timed_out``): the rest carries the reply back before the client gives up.
+SHARD_TIMEOUT_SHARE = 0.8
+
 
 class OpenSearchBackend:
     """:class:`~app.backends.base.SearchBackend` on an OpenSearch cluster."""
@@ -66,6 +72,7 @@ class OpenSearchBackend:
         self.cluster = Cluster(self.client, settings)
         self._alias_cache: tuple[float, str | None] | None = None
         self._info_cache: dict[str, IndexInfo] = {}
+        self._shard_counts: dict[str, int] = {}
         self._pipelines: set[str] = set()
         self._lock = threading.Lock()
 
@@ -88,37 +95,76 @@ class OpenSearchBackend:
     def run_legs(
         self, legs: Mapping[str, Leg], access: AccessFilter, index: str | None = None
     ) -> dict[str, LegResult]:
-        """Every leg in one ``_msearch`` round trip against the alias (or ``index``)."""
-        names = list(legs)
-        whole_documents = self._whole_documents(index)
-        bodies = [self._leg_body(legs[name], access, whole_documents) for name in names]
-        if not bodies:
+        """Every leg in one ``_msearch`` round trip against the alias (or ``index``), under one deadline.
+
+        A leg the cluster turned away for load (429) is sent once more, alone,
+        after a pause, when the deadline leaves room; any other failed leg fails
+        alone and the rest still answer.
+        """
+        if not legs:
             return {}
+        target = index or self.alias
+        whole_documents = self._whole_documents(index)
+        several_shards = self._shard_count(index) > 1
+        preference = req.search_preference(access.tenant, legs.values())
+        searches = {
+            name: (
+                req.msearch_header(target, preference, global_statistics=several_shards and isinstance(leg, LexicalLeg)),
+                self._leg_body(leg, access, whole_documents),
+            )
+            for name, leg in legs.items()
+        }
         started = time.perf_counter()
+        deadline = time.monotonic() + self.settings.leg_timeout_s
+        answers = self._msearch(searches, deadline)
+        overloaded = [name for name, item in answers.items() if item.get("status") == 429]
+        if overloaded:
+            pause = random.uniform(0.5, 1.0) * self.settings.opensearch_retry_backoff_s
+            if deadline - time.monotonic() > 2 * pause:
+                time.sleep(pause)
+                answers.update(self._msearch({name: searches[name] for name in overloaded}, deadline))
+        wall_ms = elapsed_ms(started)
+        return {name: self._leg_result(name, answers[name], wall_ms) for name in legs}
+
+    def _msearch(self, searches: Mapping[str, tuple[dict[str, Any], dict[str, Any]]], deadline: float) -> dict[str, Any]:
+        """One ``_msearch`` of ``searches`` (name → header, body); the answer item of each name."""
+        names = list(searches)
         response = self.cluster.call(
             "searching",
             self.client.msearch,
-            body=req.msearch_lines(index or self.alias, bodies),
-            params={DEADLINE_PARAM: self.settings.leg_timeout_s},
+            body=req.msearch_lines(searches[name] for name in names),
+            params={DEADLINE_PARAM: max(0.001, deadline - time.monotonic())},
         )
-        wall_ms = elapsed_ms(started)
-        results = {}
-        for name, item in zip(names, response.get("responses", [])):
-            if "error" in item:
-                error = from_error_response(item.get("status", 500), item["error"], f"running the {name} leg") or BackendError(
-                    f"the {name} leg failed: {item['error']}", transient=True
-                )
-                if not (isinstance(error, BackendError) and error.transient):
-                    raise error
-                # One leg overloaded or failed on the cluster: the other still answers.
-                results[name] = LegResult(name=name, hits=[], took_ms=wall_ms, failure=str(error))
-                continue
-            results[name] = LegResult(
+        items = response.get("responses", [])
+        if len(items) != len(names):
+            raise BackendError(f"_msearch answered {len(items)} of {len(names)} legs")
+        return dict(zip(names, items))
+
+    @staticmethod
+    def _leg_result(name: str, item: Mapping[str, Any], wall_ms: float) -> LegResult:
+        if "error" not in item:
+            return LegResult(
                 name=name, hits=req.leg_hits(item), took_ms=float(item.get("took", wall_ms)), partial=req.is_partial(item)
             )
-        if len(results) != len(names):
-            raise BackendError(f"_msearch answered {len(results)} of {len(names)} legs")
-        return results
+        error = from_error_response(item.get("status", 500), item["error"], f"running the {name} leg") or BackendError(
+            f"the {name} leg failed: {item['error']}", transient=True
+        )
+        if not (isinstance(error, BackendError) and error.transient):
+            raise error
+        # One leg overloaded or failed on the cluster: the other still answers.
+        return LegResult(name=name, hits=[], took_ms=wall_ms, failure=str(error))
+
+    def _shard_count(self, index: str | None) -> int:
+        """Primary shards of ``index`` (default: the alias target), read once per index."""
+        name = self.live_index().name if index is None else index
+        count = self._shard_counts.get(name)
+        if count is None:
+            found = self.cluster.call(
+                f"reading the settings of {name}", self.client.indices.get_settings, index=name, name="index.number_of_shards"
+            )
+            count = max(int(s["settings"]["index"]["number_of_shards"]) for s in found.values())
+            self._shard_counts[name] = count
+        return count
 
     def _whole_documents(self, index: str | None) -> bool:
         """Whether ``index`` (default: the alias target) ranks whole documents lexically."""
@@ -127,10 +173,16 @@ class OpenSearchBackend:
 
     def _leg_body(self, leg: Leg, access: AccessFilter, whole_documents: bool) -> dict[str, Any]:
         if isinstance(leg, LexicalLeg):
-            return req.leg_body(req.lexical_query(leg, access, self.settings.title_boost, whole_documents), leg.k)
-        if isinstance(leg, VectorLeg):
-            return req.leg_body(req.vector_query(leg, access), leg.k)
-        raise TypeError(f"unknown leg {leg!r}")
+            query = req.lexical_query(leg, access, self.settings.title_boost, whole_documents)
+        elif isinstance(leg, VectorLeg):
+            query = req.vector_query(leg, access, self.settings.hnsw_ef_search, self.cluster.release())
+        else:
+            raise TypeError(f"unknown leg {leg!r}")
+        return req.leg_body(query, leg.k, self._shard_timeout_s())
+
+    def _shard_timeout_s(self) -> float:
+        """The body ``timeout``: shards answer what they have before the client's deadline passes."""
+        return SHARD_TIMEOUT_SHARE * self.settings.leg_timeout_s
 
     def run_fused(
         self,
@@ -156,15 +208,20 @@ class OpenSearchBackend:
         pipeline_id = self._ensure_pipeline(pipeline)
         body = req.hybrid_body(
             lexical, vector, access, self.settings.title_boost, size or max(lexical.k, vector.k),
-            self._whole_documents(None), release,
+            self._whole_documents(None), release, self.settings.hnsw_ef_search,
         )
+        body["timeout"] = req.search_timeout(self._shard_timeout_s())
         started = time.perf_counter()
         response = self.cluster.call(
             "running the hybrid query",
             self.client.search,
             index=self.alias,
             body=body,
-            params={"search_pipeline": pipeline_id, DEADLINE_PARAM: self.settings.leg_timeout_s},
+            params={
+                "search_pipeline": pipeline_id,
+                "preference": req.search_preference(access.tenant, [lexical, vector]),
+                DEADLINE_PARAM: self.settings.leg_timeout_s,
+            },
         )
         took = float(response.get("took", elapsed_ms(started)))
         return LegResult(name="hybrid", hits=req.leg_hits(response), took_ms=took, partial=req.is_partial(response))
@@ -234,6 +291,7 @@ class OpenSearchBackend:
         """Create ``info.name`` (or the next generation of a short ``docs-vN`` name)."""
         name = self._new_index_name(info.name)
         template = template_name(self.alias, info.template_version)
+        check_knn_engine(self.cluster)
         if template not in self.template_versions():
             # Without its template the index would lack analyzers and strict mappings.
             self.install_templates([info.template_version])
@@ -303,13 +361,11 @@ class OpenSearchBackend:
 
     def force_merge(self, index: str) -> None:
         name = self.resolve(index)
-        response = self.cluster.call(
-            f"force-merging {name}",
-            self.client.indices.forcemerge,
-            index=name,
-            params={"max_num_segments": "1", **self.cluster.maintenance_params()},
+        response = self.cluster.run_task(
+            f"force-merging {name}", self.client.indices.forcemerge, {"max_num_segments": "1"},
+            writes=name, find=f"[{name}]", index=name,
         )
-        failed = (response or {}).get("_shards", {}).get("failed", 0)
+        failed = response.get("_shards", {}).get("failed", 0)
         if failed:
             failures = response["_shards"].get("failures", [])[:3]
             raise BackendError(f"force-merge of {name!r} failed on {failed} shard(s): {failures}")
@@ -363,7 +419,11 @@ class OpenSearchBackend:
         return cluster_template_versions(self.cluster)
 
     def reindex(self, source_index: str, dest_index: str) -> int:
-        """Server-side ``_reindex`` (same embedding model only); returns documents copied."""
+        """Server-side ``_reindex`` (same embedding model only), as a cluster task; returns documents copied.
+
+        Raises :class:`~app.backends.base.WriteInProgress` while the task may
+        still be writing ``dest_index``.
+        """
         source, dest = self.resolve(source_index), self.resolve(dest_index)
         src_info, dest_info = self._read_info(source), self._read_info(dest)
         if (src_info.model_version, src_info.dimension) != (dest_info.model_version, dest_info.dimension):
@@ -371,11 +431,9 @@ class OpenSearchBackend:
                 f"cannot _reindex {source} ({src_info.model_version}, {src_info.dimension}-d) into "
                 f"{dest} ({dest_info.model_version}, {dest_info.dimension}-d): re-ingest to re-embed"
             )
-        response = self.cluster.call(
-            f"reindexing {source} into {dest}",
-            self.client.reindex,
-            body=req.reindex_body(source, dest),
-            params={"refresh": "true", "wait_for_completion": "true", **self.cluster.maintenance_params()},
+        response = self.cluster.run_task(
+            f"reindexing {source} into {dest}", self.client.reindex, {"refresh": "true", "slices": "auto"},
+            writes=dest, find=f"to [{dest}]", body=req.reindex_body(source, dest),
         )
         if response.get("failures"):
             raise BackendError(f"_reindex {source} → {dest} had failures: {response['failures'][:3]}")

@@ -26,6 +26,11 @@ RETRY_STATUSES = (429, 502, 503, 504)
 DEADLINE_PARAM = "deadline_s"
 #: Attempts a search gets inside its deadline: a retry, but never a third search.
 SEARCH_ATTEMPTS = 2
+#: Query parameter (ours, never sent) marking a call that starts a job: it is
+#: resent only after a 429 (rejected before it ran), never after a timeout or 5xx.
+SEND_ONCE_PARAM = "send_once"
+#: Methods whose repetition is harmless, so a timed-out attempt may be resent.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 
 
 class BackoffTransport(Transport):
@@ -34,7 +39,8 @@ class BackoffTransport(Transport):
     A call with ``params[DEADLINE_PARAM]`` is a search under one deadline: each
     attempt's client timeout is what remains of it, there is at most one retry,
     and a timed-out attempt is not resent, since the first may still be running
-    on the cluster.
+    on the cluster. Other timed-out calls are resent only when idempotent; a
+    ``params[SEND_ONCE_PARAM]`` call (one that starts a job) only after a 429.
     """
 
     def __init__(self, *args: Any, backoff_s: float = 0.5, max_backoff_s: float = 10.0, **kwargs: Any) -> None:
@@ -47,21 +53,24 @@ class BackoffTransport(Transport):
     def perform_request(self, method: str, url: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
         params = dict(params or {})
         deadline_s = params.pop(DEADLINE_PARAM, None)
+        send_once = bool(params.pop(SEND_ONCE_PARAM, False))
         deadline = None if deadline_s is None else time.monotonic() + float(deadline_s)
         attempts = self.attempts if deadline is None else min(self.attempts, SEARCH_ATTEMPTS)
+        resend_timed_out = self.retry_on_timeout and deadline is None and not send_once and method in IDEMPOTENT_METHODS
         for attempt in range(attempts):
             if deadline is not None:
                 params["request_timeout"] = max(0.001, deadline - time.monotonic())
             try:
                 return super().perform_request(method, url, params, *args, **kwargs)
             except os_exc.ConnectionTimeout:
-                if not self.retry_on_timeout or deadline is not None or attempt == attempts - 1:
+                if not resend_timed_out or attempt == attempts - 1:
                     raise
             except os_exc.ConnectionError:
-                if attempt == attempts - 1:
+                if send_once or attempt == attempts - 1:
                     raise
             except os_exc.TransportError as exc:
-                if exc.status_code not in self.retry_on_status or attempt == attempts - 1:
+                retryable = exc.status_code == 429 if send_once else exc.status_code in self.retry_on_status
+                if not retryable or attempt == attempts - 1:
                     raise
             # Full jitter keeps many workers from retrying in lockstep.
             pause = random.uniform(0.5, 1.0) * min(self.max_backoff_s, self.backoff_s * 2**attempt)

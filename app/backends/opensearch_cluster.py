@@ -11,18 +11,24 @@ interface.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator, Mapping, Sequence
+import time
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from opensearchpy import exceptions as os_exc
 from opensearchpy import helpers
 
 from app.backends import opensearch_requests as req
-from app.backends.base import BackendError, Chunk
-from app.backends.opensearch_client import translate
+from app.backends.base import BackendError, Chunk, WriteInProgress
+from app.backends.opensearch_client import SEND_ONCE_PARAM, error_reason, translate
 from app.backends.opensearch_versions import HYBRID_QUERY_SINCE, Release, UnsupportedByCluster, parse_release
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: Reads of the task list for a job whose start went unanswered.
+TASK_LOOKS = 3
+#: Answers from a proxy in front of the cluster: the request may have reached it.
+LOST_ANSWER_STATUSES = (502, 504)
 
 
 class BulkFailed(BackendError):
@@ -72,13 +78,66 @@ class Cluster:
         except (os_exc.TransportError, os_exc.ConnectionError) as exc:
             raise translate(exc, what) from exc
 
-    def maintenance_params(self) -> dict[str, float]:
-        """The client timeout of long maintenance calls (force-merge, reindex).
+    def run_task(
+        self, what: str, start: Callable[..., Any], params: Mapping[str, str], *, writes: str, find: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Run a long job as a cluster task and wait for its result.
 
-        opensearch-py takes ``request_timeout`` out of the params: it is this
-        call's client timeout, not a query parameter.
+        The job is started once (``wait_for_completion=false``, never resent
+        after a timeout, since the first request may have started it), then
+        ``GET _tasks/<id>`` is polled with progress logged until it completes or
+        ``opensearch_maintenance_timeout_s`` passes. If the start's answer was
+        lost, the running task is found by ``find`` in its description. Anything
+        but a completed task raises :class:`WriteInProgress` on ``writes``: the
+        job may be writing it still. Returns the task's ``response``.
         """
-        return {"request_timeout": self.settings.opensearch_maintenance_timeout_s}
+        deadline = time.monotonic() + self.settings.opensearch_maintenance_timeout_s
+        try:
+            started = start(params={**params, "wait_for_completion": "false", SEND_ONCE_PARAM: True}, **kwargs)
+            task_id = str(started["task"])
+        except os_exc.ConnectionError as exc:  # includes timeouts: the answer was lost, the task may run
+            task_id = self._find_task(what, find, writes, translate(exc, what))
+        except os_exc.TransportError as exc:
+            if exc.status_code not in LOST_ANSWER_STATUSES:
+                raise translate(exc, what) from exc  # the cluster answered: it did not start the job
+            task_id = self._find_task(what, find, writes, translate(exc, what))
+        log.info("%s: cluster task %s", what, task_id)
+        while True:
+            try:
+                status = self.call(f"checking task {task_id}", self.client.tasks.get, task_id=task_id)
+            except BackendError as exc:
+                raise WriteInProgress(f"{what}: lost track of task {task_id} ({exc}); it may still run", index=writes, task_id=task_id) from exc
+            if status.get("completed"):
+                if status.get("error"):
+                    raise BackendError(f"{what} failed on the cluster (task {task_id}): {error_reason(status['error'])}")
+                return dict(status.get("response") or {})
+            progress = (status.get("task") or {}).get("status") or {}
+            if "total" in progress:
+                done = sum(int(progress.get(k, 0)) for k in ("created", "updated", "deleted", "version_conflicts"))
+                log.info("%s: %d of %d documents", what, done, int(progress["total"]))
+            if time.monotonic() >= deadline:
+                raise WriteInProgress(
+                    f"{what} still runs as task {task_id} after {self.settings.opensearch_maintenance_timeout_s:g} s "
+                    f"(HYBRID_OPENSEARCH_MAINTENANCE_TIMEOUT_S); it continues on the cluster (GET _tasks/{task_id})",
+                    index=writes, task_id=task_id,
+                )
+            time.sleep(self.settings.opensearch_task_poll_s)
+
+    def _find_task(self, what: str, find: str, writes: str, cause: Exception) -> str:
+        """The id of the running task whose description contains ``find`` (a few looks)."""
+        for look in range(TASK_LOOKS):
+            if look:
+                time.sleep(self.settings.opensearch_task_poll_s)
+            listed = self.call(f"{what}: listing tasks", self.client.tasks.list, params={"detailed": "true"})
+            for node in (listed.get("nodes") or {}).values():
+                for task_id, task in (node.get("tasks") or {}).items():
+                    if find in str(task.get("description", "")):
+                        return str(task_id)
+        raise WriteInProgress(
+            f"{what}: the request to start it failed ({cause}) and no task for it is visible; "
+            "it may still have started, so it is not sent again",
+            index=writes,
+        ) from cause
 
     def count(self, index: str, query: Mapping[str, Any] | None = None) -> int:
         """Chunks in ``index`` (matching ``query``)."""

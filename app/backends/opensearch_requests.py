@@ -31,7 +31,10 @@ from app.backends.base import (
 from app.backends.opensearch_templates import DOCUMENT_TEXT, embedding_mapping
 from app.backends.opensearch_versions import (
     LATEST_RELEASE,
+    METHOD_PARAMETERS_SINCE,
     PAGINATION_DEPTH_SINCE,
+    RRF_RANK_CONSTANT_IN_COMBINATION_SINCE,
+    RRF_WEIGHTS_SINCE,
     SCORE_RANKER_SINCE,
     Release,
     UnsupportedByCluster,
@@ -81,31 +84,69 @@ def lexical_query(
     }
 
 
-def vector_query(leg: VectorLeg, access: AccessFilter) -> dict[str, Any]:
-    """k-NN with the filters inside ``knn.filter`` (efficient filtering, k hits)."""
-    return {
-        "knn": {
-            EMBEDDING: {
-                "vector": [float(x) for x in np.asarray(leg.vector, dtype=np.float32)],
-                "k": leg.k,
-                "filter": {"bool": {"filter": access_filters(access)}},
-            }
-        }
+def vector_query(
+    leg: VectorLeg, access: AccessFilter, ef_search: int | None = None, release: Release = LATEST_RELEASE
+) -> dict[str, Any]:
+    """k-NN with the filters inside ``knn.filter`` (efficient filtering, k hits).
+
+    ``ef_search`` goes in the query's ``method_parameters`` (from 2.16): the
+    Lucene engine ignores the index's ``knn.algo_param.ef_search`` setting
+    before k-NN 3.5 and searches with ``ef = k``. Older clusters get none.
+    """
+    knn: dict[str, Any] = {
+        "vector": [float(x) for x in np.asarray(leg.vector, dtype=np.float32)],
+        "k": leg.k,
+        "filter": {"bool": {"filter": access_filters(access)}},
     }
+    if ef_search is not None and release >= METHOD_PARAMETERS_SINCE:
+        knn["method_parameters"] = {"ef_search": max(ef_search, leg.k)}
+    return {"knn": {EMBEDDING: knn}}
 
 
-def leg_body(query: Mapping[str, Any], size: int) -> dict[str, Any]:
-    """One search body returning chunk ids, doc ids and scores only."""
-    return {"size": size, "query": dict(query), "_source": list(HIT_SOURCE), "track_total_hits": False}
+def leg_body(query: Mapping[str, Any], size: int, timeout_s: float | None = None) -> dict[str, Any]:
+    """One search body returning chunk ids, doc ids and scores only; with
+    ``timeout_s`` the shards stop there and answer what they have (``timed_out``)."""
+    body: dict[str, Any] = {"size": size, "query": dict(query), "_source": list(HIT_SOURCE), "track_total_hits": False}
+    if timeout_s is not None:
+        body["timeout"] = search_timeout(timeout_s)
+    return body
 
 
-def msearch_lines(index: str, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """``_msearch`` NDJSON items: a header naming ``index`` before each body."""
-    lines: list[dict[str, Any]] = []
-    for body in bodies:
-        lines.append({"index": index})
-        lines.append(dict(body))
-    return lines
+def search_timeout(seconds: float) -> str:
+    """A body ``timeout`` in OpenSearch's time units (whole milliseconds, at least 1)."""
+    return f"{max(1, int(seconds * 1000))}ms"
+
+
+def msearch_header(index: str, preference: str | None = None, global_statistics: bool = False) -> dict[str, Any]:
+    """One ``_msearch`` header.
+
+    ``preference`` routes identical requests to the same shard copies (replicas
+    may differ in deleted documents, and so in BM25 statistics);
+    ``global_statistics`` asks for ``dfs_query_then_fetch``, so BM25 on an index
+    of several shards uses the index's term statistics, not each shard's.
+    """
+    header: dict[str, Any] = {"index": index}
+    if preference is not None:
+        header["preference"] = preference
+    if global_statistics:
+        header["search_type"] = "dfs_query_then_fetch"
+    return header
+
+
+def msearch_lines(searches: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """``_msearch`` NDJSON items from ``(header, body)`` pairs."""
+    return [dict(line) for header, body in searches for line in (header, body)]
+
+
+def search_preference(tenant: str, legs: Iterable[LexicalLeg | VectorLeg]) -> str:
+    """A stable ``preference`` for one search: a hash of the tenant and what is searched."""
+    digest = hashlib.blake2b(tenant.encode(), digest_size=8)
+    for leg in legs:
+        if isinstance(leg, LexicalLeg):
+            digest.update(b"\x00" + leg.text.encode())
+        else:
+            digest.update(b"\x01" + np.asarray(leg.vector, dtype=np.float32).tobytes())
+    return digest.hexdigest()
 
 
 def hybrid_body(
@@ -116,6 +157,7 @@ def hybrid_body(
     size: int,
     whole_documents: bool = False,
     release: Release = LATEST_RELEASE,
+    ef_search: int | None = None,
 ) -> dict[str, Any]:
     """One ``hybrid`` query (server-side fusion); filters sit inside each sub-query.
 
@@ -123,7 +165,10 @@ def hybrid_body(
     older clusters rank each sub-query to the request's ``size``.
     """
     hybrid: dict[str, Any] = {
-        "queries": [lexical_query(lexical, access, title_boost, whole_documents), vector_query(vector, access)],
+        "queries": [
+            lexical_query(lexical, access, title_boost, whole_documents),
+            vector_query(vector, access, ef_search, release),
+        ],
     }
     if release >= PAGINATION_DEPTH_SINCE:
         hybrid["pagination_depth"] = max(lexical.k, vector.k)
@@ -135,15 +180,14 @@ def search_pipeline(
 ) -> dict[str, Any]:
     """A search pipeline fusing ``[lexical, vector]`` like the service does.
 
-    ``rrf`` → ``score-ranker-processor`` (from 2.19); ``linear`` →
-    ``normalization-processor`` (min_max or l2, weighted arithmetic mean, the
-    weights scaled to sum to 1 as neural-search requires: same ranking).
-    Raises :class:`UnsupportedByCluster` for what ``release`` cannot run.
+    ``rrf`` → ``score-ranker-processor`` (from 2.19; weighted from 3.1);
+    ``linear`` → ``normalization-processor`` (min_max or l2, weighted
+    arithmetic mean). Weights are scaled to sum to 1 as neural-search requires
+    (same ranking). Raises :class:`UnsupportedByCluster` for what ``release``
+    cannot run.
     """
     if method == "rrf":
-        if release < SCORE_RANKER_SINCE:
-            raise UnsupportedByCluster("server-side RRF (score-ranker-processor)", SCORE_RANKER_SINCE, release)
-        processor = {"score-ranker-processor": {"combination": {"technique": "rrf", "rank_constant": rank_constant}}}
+        processor = {"score-ranker-processor": {"combination": rrf_combination(weights, rank_constant, release)}}
     elif method == "linear":
         if normalization not in ("min_max", "l2"):
             # z_score is not in the API specification; fuse it client-side.
@@ -159,11 +203,32 @@ def search_pipeline(
     return {"description": f"hybrid-search {method} fusion", "phase_results_processors": [processor]}
 
 
+def rrf_combination(weights: Sequence[float], rank_constant: int, release: Release) -> dict[str, Any]:
+    """The score-ranker's ``combination`` for ``release``.
+
+    RRFProcessorFactory reads ``rank_constant`` from ``combination.parameters``
+    in 2.19–3.0 and from ``combination`` itself from 3.1 (where ``parameters``
+    holds only ``weights``); a misplaced one is ignored and k = 60 is used.
+    """
+    if release < SCORE_RANKER_SINCE:
+        raise UnsupportedByCluster("server-side RRF (score-ranker-processor)", SCORE_RANKER_SINCE, release)
+    scaled = unit_sum_weights(weights)
+    weighted = not math.isclose(min(scaled), max(scaled))
+    if weighted and release < RRF_WEIGHTS_SINCE:
+        raise UnsupportedByCluster("weighted server-side RRF", RRF_WEIGHTS_SINCE, release)
+    if release < RRF_RANK_CONSTANT_IN_COMBINATION_SINCE:
+        return {"technique": "rrf", "parameters": {"rank_constant": rank_constant}}
+    combination: dict[str, Any] = {"technique": "rrf", "rank_constant": rank_constant}
+    if weighted:
+        combination["parameters"] = {"weights": scaled}
+    return combination
+
+
 def unit_sum_weights(weights: Sequence[float]) -> list[float]:
     """``weights`` scaled to sum to 1 (neural-search refuses any other sum); the
     weighted mean, and so the ranking, is unchanged. All-zero weights are refused."""
     if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError(f"linear fusion needs non-negative weights with at least one above 0, not {list(weights)}")
+        raise ValueError(f"fusion needs non-negative weights with at least one above 0, not {list(weights)}")
     total = math.fsum(weights)
     return [float(w) / total for w in weights]
 

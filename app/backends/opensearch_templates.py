@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from app.analysis import lexical_design, opensearch_analysis
 from app.backends.base import index_name
+from app.backends.opensearch_versions import FAISS_COSINE_SINCE, UnsupportedByCluster
 from app.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def embedding_mapping(settings: Settings, dimension: int) -> dict[str, Any]:
     Default engine ``lucene``: it filters *during* the graph walk (efficient
     filtering) on every 2.x/3.x release, needs no native library, and at our
     sizes (≤ a few million 384-d chunks) matches faiss's recall and latency.
-    ``faiss`` also filters efficiently since 2.9 and is a setting away.
+    ``faiss`` filters efficiently too, and takes ``cosinesimil`` from k-NN 2.19.
     """
     return {
         "type": "knn_vector",
@@ -225,6 +226,7 @@ def install_templates(cluster: Cluster, versions: Iterable[int] | None = None) -
     where drift lists the dotted paths that differed on the cluster before.
     """
     settings, report = cluster.settings, {}
+    check_knn_engine(cluster)
     for version in versions or committed_versions():
         name = template_name(settings.index_alias, version)
         wanted = render_template(version, settings)
@@ -235,6 +237,12 @@ def install_templates(cluster: Cluster, versions: Iterable[int] | None = None) -
             cluster.call(f"installing template {name}", cluster.client.indices.put_index_template, name=name, body=wanted)
         report[name] = {"action": action, "version": version, "drift": drift}
     return report
+
+
+def check_knn_engine(cluster: Cluster) -> None:
+    """Refuse an engine the cluster cannot run with ``cosinesimil`` (faiss before 2.19)."""
+    if cluster.settings.opensearch_knn_engine == "faiss" and cluster.release() < FAISS_COSINE_SINCE:
+        raise UnsupportedByCluster("the faiss engine with cosinesimil", FAISS_COSINE_SINCE, cluster.release())
 
 
 def cluster_template_versions(cluster: Cluster) -> dict[str, dict[str, Any]]:

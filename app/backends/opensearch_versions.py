@@ -21,6 +21,15 @@ PAGINATION_DEPTH_SINCE: Release = (2, 19)
 SCORE_RANKER_SINCE: Release = (2, 19)
 #: The hybrid query and the normalization processor: neural-search 2.10.
 HYBRID_QUERY_SINCE: Release = (2, 10)
+#: RRFProcessorFactory reads ``combination.rank_constant`` from 3.1; 2.19–3.0
+#: read it from ``combination.parameters`` and ignore it (k = 60) elsewhere.
+RRF_RANK_CONSTANT_IN_COMBINATION_SINCE: Release = (3, 1)
+#: Weighted server-side RRF (``combination.parameters.weights``): 3.1.
+RRF_WEIGHTS_SINCE: Release = (3, 1)
+#: The k-NN query's ``method_parameters`` (``ef_search`` per query): k-NN 2.16.
+METHOD_PARAMETERS_SINCE: Release = (2, 16)
+#: faiss HNSW with ``cosinesimil``: k-NN 2.19 (earlier faiss spaces are l2 and innerproduct).
+FAISS_COSINE_SINCE: Release = (2, 19)
 
 
 def parse_release(number: str) -> Release:

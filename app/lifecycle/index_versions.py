@@ -24,6 +24,7 @@ from app.backends.base import (
     Chunk,
     IndexInfo,
     SearchBackend,
+    WriteInProgress,
     index_name,
     index_order,
     index_version,
@@ -146,9 +147,14 @@ class Lifecycle:
             self._log(f"force-merging {name}")
             self.backend.force_merge(name)
         except Exception as exc:
-            self._abandon(name, keep_failed)
+            # A job the engine may still run writes into the new index: dropping it would fight that job.
+            if not isinstance(exc, WriteInProgress):
+                self._abandon(name, keep_failed)
             where = f"still points at {previous}" if previous else "still points at no index"
-            kept = f"; {name} kept for inspection" if keep_failed else f"; dropped the unfinished {name}"
+            if isinstance(exc, WriteInProgress):
+                kept = f"; {name} kept, since a task may still write it (delete it once that task ends)"
+            else:
+                kept = f"; {name} kept for inspection" if keep_failed else f"; dropped the unfinished {name}"
             raise LifecycleError(f"{what} {name} failed ({exc}); alias {self.alias!r} {where}{kept}") from exc
         self.backend.switch_alias(name)
         report.switched = True

@@ -40,6 +40,43 @@ def test_rebuild_uses_server_side_reindex_then_rolls_back(tool: Lifecycle, backe
     assert "docs-v1" in status["templates"]
 
 
+# --- finding 4: a timed-out _reindex is never POSTed again (OpenSearch docs, "Reindex
+# document": wait_for_completion=false runs it as a task, GET _tasks/<id> reports it).
+def test_a_reindex_whose_answer_times_out_is_found_and_awaited_not_resent(
+    tool: Lifecycle, backend: OpenSearchBackend, stub, os_settings
+) -> None:
+    stub.slow("POST", "^/_reindex$", 1.0, after=True)  # the task starts; its answer comes too late
+    stub.task_polls = 2
+    impatient = Lifecycle(OpenSearchBackend(os_settings.replace(opensearch_timeout_s=0.3)), os_settings, tool.encoder, seed=5)
+    report = impatient.migrate(1)
+    assert report.method == "reindex" and report.switched and report.verification.documents == 9
+    (reindex,) = stub.calls("POST", "^/_reindex$")
+    assert reindex["params"] == {"refresh": "true", "slices": "auto", "wait_for_completion": "false"}
+    assert len(stub.tasks) == 2  # one reindex, one force-merge
+    assert backend.alias_target() == "docs-v1-000002"
+
+
+def test_a_reindex_still_running_at_the_timeout_keeps_its_index_and_the_alias(
+    tool: Lifecycle, backend: OpenSearchBackend, stub, os_settings
+) -> None:
+    stub.slow("POST", "^/_reindex$", 1.0, after=True)
+    stub.task_polls = 10_000
+    short = os_settings.replace(opensearch_timeout_s=0.3, opensearch_maintenance_timeout_s=0.5)
+    impatient = Lifecycle(OpenSearchBackend(short), short, tool.encoder, seed=5)
+    with pytest.raises(LifecycleError, match=r"still points at docs-v1-000001; docs-v1-000002 kept, since a task may still write it"):
+        impatient.migrate(1)
+    assert len(stub.calls("POST", "^/_reindex$")) == 1 and len(stub.tasks) == 1
+    assert backend.alias_target() == "docs-v1-000001"
+    assert stub.calls("DELETE", "^/docs-v1-000002$") == [] and "docs-v1-000002" in stub.indexes
+
+
+def test_a_reindex_the_cluster_refused_drops_the_new_index(tool: Lifecycle, backend: OpenSearchBackend, stub) -> None:
+    stub.fail("POST", "^/_reindex$", 400)
+    with pytest.raises(LifecycleError, match="dropped the unfinished docs-v1-000002"):
+        tool.migrate(1)
+    assert len(stub.calls("POST", "^/_reindex$")) == 1 and "docs-v1-000002" not in stub.indexes
+
+
 def test_truncated_source_leaves_the_alias_on_the_cluster(tool: Lifecycle, backend, tiny_corpus: Path) -> None:
     half = tiny_corpus.with_name("half.jsonl")
     half.write_text("".join(tiny_corpus.read_text().splitlines(keepends=True)[:3]))

@@ -8,7 +8,7 @@ import socket
 import numpy as np
 import pytest
 
-from app.backends.base import AccessFilter, BackendError, Chunk, IndexInfo, IndexNotFound, LexicalLeg, QueryRejected, VectorLeg, chunk_key
+from app.backends.base import AccessFilter, BackendError, Chunk, IndexInfo, IndexNotFound, LexicalLeg, QueryRejected, VectorLeg, WriteInProgress, chunk_key
 from app.backends.opensearch import BulkFailed, OpenSearchBackend
 from app.backends.opensearch_client import SEARCH_ATTEMPTS
 from chunk_keys import keyed
@@ -45,7 +45,7 @@ def test_both_legs_go_in_one_msearch_with_filters_inside_each_leg(live: OpenSear
     results = live.run_legs({"lexical": LexicalLeg("database", 10), "vector": VectorLeg(np.ones(DIM, np.float32), 10)}, USER)
     (request,) = stub.calls("POST", "_msearch")[before:]
     header, lexical, _, vector = request["body"]
-    assert header == {"index": "docs"}
+    assert header["index"] == "docs" and "search_type" not in header  # one shard: its statistics are the index's
     assert {"term": {"tenant": "t1"}} in lexical["query"]["bool"]["filter"]
     assert {"terms": {"acl": ["*", "group:eng"]}} in vector["query"]["knn"]["embedding"]["filter"]["bool"]["filter"]
     # d2 (ACL ops only) and d3 (tenant t2) never come back from either leg.
@@ -83,22 +83,26 @@ def test_switch_alias_is_one_atomic_aliases_call(live: OpenSearchBackend, stub) 
     assert body == {"actions": [{"remove": {"index": "docs-v1-000001", "alias": "docs"}}, {"add": {"index": "docs-v1-000002", "alias": "docs"}}]}
 
 
-def test_force_merge_asks_for_one_segment(live: OpenSearchBackend, stub) -> None:
+def test_force_merge_asks_for_one_segment_as_a_task(live: OpenSearchBackend, stub) -> None:
+    stub.task_polls = 2
     live.force_merge("docs-v1")  # the logical name resolves to its newest generation
     (call,) = stub.calls("POST", "/_forcemerge$")
     # (request_timeout is the client's: no query parameter, which the stub would refuse)
-    assert call["path"] == "/docs-v1-000001/_forcemerge" and call["params"] == {"max_num_segments": "1"}
+    assert call["path"] == "/docs-v1-000001/_forcemerge"
+    assert call["params"] == {"max_num_segments": "1", "wait_for_completion": "false"}
+    assert len(stub.calls("GET", "^/_tasks/")) == 3  # polled until complete
     stub.fail("POST", "/_forcemerge$", 500, times=5)
     with pytest.raises(BackendError, match="force-merging docs-v1-000001"):
         live.force_merge("docs-v1-000001")
+    assert len(stub.calls("POST", "/_forcemerge$")) == 2  # a 500 answer is final: not resent
 
 
-def test_force_merge_waits_longer_than_a_search(live: OpenSearchBackend, stub) -> None:
-    stub.slow("POST", "/_forcemerge$", 0.6)
-    short = live.settings.replace(opensearch_timeout_s=0.2, opensearch_max_retries=0)
-    OpenSearchBackend(short.replace(opensearch_maintenance_timeout_s=5.0)).force_merge("docs-v1")
-    with pytest.raises(BackendError, match="did not answer in time while force-merging"):
-        OpenSearchBackend(short.replace(opensearch_maintenance_timeout_s=0.2)).force_merge("docs-v1")
+def test_a_force_merge_outliving_the_maintenance_timeout_is_left_running(live: OpenSearchBackend, stub) -> None:
+    stub.task_polls = 1000
+    patient = OpenSearchBackend(live.settings.replace(opensearch_maintenance_timeout_s=0.2))
+    with pytest.raises(WriteInProgress, match=r"still runs as task stub-node:1 .* continues on the cluster") as caught:
+        patient.force_merge("docs-v1")
+    assert caught.value.task_id == "stub-node:1" and len(stub.calls("POST", "/_forcemerge$")) == 1
 
 
 def test_replace_removes_stale_chunks_and_updates_hashes(live: OpenSearchBackend) -> None:

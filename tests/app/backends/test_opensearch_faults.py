@@ -21,7 +21,7 @@ from chunk_keys import keyed
 from fake_encoder import FakeEncoder
 
 ENCODER = FakeEncoder(dimension=8)
-LEXICAL, VECTOR = 0, 1  # positions of the legs in the _msearch
+LEXICAL, VECTOR = "lexical", "knn"  # the stub's names for the legs' _msearch items
 
 
 def document(doc_id: str, title: str, text: str) -> list[Chunk]:

@@ -58,7 +58,13 @@ def test_every_json_body_matches_the_spec(api_spec, name: str) -> None:
 
 
 def test_msearch_lines_match_the_spec(api_spec) -> None:
-    lines = req.msearch_lines("docs", [req.leg_body(req.lexical_query(LEX, ACCESS, 2.0), 30), req.leg_body(req.vector_query(VEC, ACCESS), 30)])
+    header = req.msearch_header("docs", req.search_preference("t1", [LEX, VEC]), global_statistics=True)
+    lines = req.msearch_lines(
+        (header, body)
+        for body in [req.leg_body(req.lexical_query(LEX, ACCESS, 2.0), 30, 4.0), req.leg_body(req.vector_query(VEC, ACCESS, 128), 30)]
+    )
+    assert lines[0]["search_type"] == "dfs_query_then_fetch" and lines[1]["timeout"] == "4000ms"
+    assert lines[3]["query"]["knn"]["embedding"]["method_parameters"] == {"ef_search": 128}
     for i, line in enumerate(lines):
         assert api_spec.errors(api_spec.schema("_core.msearch", "MultisearchHeader" if i % 2 == 0 else "MultisearchBody"), line) == []
 

@@ -49,6 +49,7 @@ def os_settings(stub: StubCluster, tmp_path: Path) -> Settings:
         opensearch_timeout_s=5.0,
         opensearch_alias_cache_s=0.0,
         opensearch_scan_page_size=3,
+        opensearch_task_poll_s=0.01,
     )
 
 

@@ -79,12 +79,19 @@ class StubCluster:
         self.pipelines: dict[str, dict[str, Any]] = {}
         self.pits: dict[str, dict[str, dict[str, Any]]] = {}
         self.faults: list[Fault] = []
-        self.delays: list[tuple[str, re.Pattern[str], float]] = []
+        self.delays: list[tuple[str, re.Pattern[str], float, bool]] = []
+        #: Cluster tasks (``wait_for_completion=false``): id → state; a task does its work
+        #: when it completes, after answering ``task_polls`` reads of ``GET _tasks/<id>`` as running.
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.task_polls = 0
         #: item id → statuses to answer on successive bulk attempts (e.g. [429]).
         self.item_faults: dict[str, list[int]] = {}
-        #: ``_msearch`` position → the status that item answers with (a leg failing alone),
-        #: or ``"timed_out"`` / ``"shard_failure"`` for a partial answer.
-        self.msearch_item_faults: dict[int, int | str] = {}
+        #: ``_msearch`` item kind (``"knn"`` for a k-NN search, else ``"lexical"``) → the
+        #: status it answers with (a leg failing alone), or ``"timed_out"`` /
+        #: ``"shard_failure"`` for a partial answer.
+        self.msearch_item_faults: dict[str, int | str] = {}
+        #: Like :attr:`msearch_item_faults`, for the next ``_msearch`` only.
+        self.msearch_item_faults_once: dict[str, int | str] = {}
         self.requests: list[dict[str, Any]] = []
         #: Deprecation warnings the requests would have drawn from a real cluster.
         self.deprecations: list[str] = []
@@ -132,9 +139,10 @@ class StubCluster:
         body = body if body is not None else error(status, "stub_fault", f"injected {status}").body
         self.faults.append(Fault(method, re.compile(path), status, body, times))
 
-    def slow(self, method: str, path: str, seconds: float) -> None:
-        """Answer every matching request ``seconds`` late (a long-running job)."""
-        self.delays.append((method, re.compile(path), seconds))
+    def slow(self, method: str, path: str, seconds: float, *, after: bool = False) -> None:
+        """Answer every matching request ``seconds`` late (a long-running job); with
+        ``after``, handle it first and delay only the answer (the work is done)."""
+        self.delays.append((method, re.compile(path), seconds, after))
 
     def calls(self, method: str, pattern: str) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["method"] == method and re.search(pattern, r["path"])]
@@ -143,9 +151,17 @@ class StubCluster:
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
         parts = urlsplit(target)
         path, params = unquote(parts.path), dict(parse_qsl(parts.query, keep_blank_values=True))
-        for delayed_method, pattern, seconds in self.delays:
-            if delayed_method == method and pattern.search(path):
+        delays = [(s, after) for m, p, s, after in self.delays if m == method and p.search(path)]
+        for seconds, after in delays:
+            if not after:
                 time.sleep(seconds)
+        answer = self._handle(method, path, params, headers, raw)
+        for seconds, after in delays:
+            if after:
+                time.sleep(seconds)
+        return answer
+
+    def _handle(self, method: str, path: str, params: dict[str, str], headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
         with self.lock:
             record = {"method": method, "path": path, "params": params, "headers": headers, "body": None}
             self.requests.append(record)
@@ -213,6 +229,7 @@ class StubCluster:
             ("PUT", "/{index}"): self.create_index,
             ("DELETE", "/{index}"): self.delete_index,
             ("GET", "/{index}/_mapping"): self.get_mapping,
+            ("GET", "/{index}/_settings/{name}"): self.get_settings,
             ("GET", "/_alias/{name}"): self.get_alias,
             ("POST", "/_aliases"): self.update_aliases,
             ("POST", "/_bulk"): self.bulk,
@@ -233,6 +250,8 @@ class StubCluster:
             ("POST", "/{index}/_search/point_in_time"): self.create_pit,
             ("DELETE", "/_search/point_in_time"): self.delete_pit,
             ("POST", "/_reindex"): self.reindex,
+            ("GET", "/_tasks/{task_id}"): self.get_task,
+            ("GET", "/_tasks"): self.list_tasks,
         }
         if (method, template) not in routes:
             raise error(400, "stub_unsupported", f"the stub does not implement {method} {template}")
@@ -301,8 +320,21 @@ class StubCluster:
             else:
                 mappings[key] = copy.deepcopy(value)
         settings = _flat(base.get("settings", {}), strip_index=True) | _flat(body.get("settings", {}), strip_index=True)
+        for key, spec in mappings.get("properties", {}).items():
+            method = spec.get("method", {}) if spec.get("type") == "knn_vector" else {}
+            if method.get("engine") == "faiss" and method.get("space_type") == "cosinesimil" and self.release < (2, 19):
+                # k-NN adds cosinesimil to faiss's supported spaces in 2.19 (KNNEngine/SpaceType at 2.19.0.0).
+                raise error(400, "mapper_parsing_exception", f"Failed to parse mapping [_doc]: Validation Failed: 1: space type [cosinesimil] is not supported with [faiss] engine;")
         self.indexes[name] = Index(settings=settings, mappings=mappings)
         return self.indexes[name]
+
+    def get_settings(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
+        out = {}
+        for name in self.targets(parts[0]):
+            settings = {"number_of_shards": 1, "number_of_replicas": 1} | self.indexes[name].settings
+            chosen = {k: v for k, v in settings.items() if fnmatch.fnmatchcase(f"index.{k}", parts[2]) or fnmatch.fnmatchcase(k, parts[2])}
+            out[name] = {"settings": {"index": _stringified(chosen)}}  # nested under "index", values as strings
+        return out
 
     def delete_index(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
         for name in self.targets(parts[0]):
@@ -339,19 +371,36 @@ class StubCluster:
 
     def put_pipeline(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
         for processor in body.get("phase_results_processors", []):
-            if "score-ranker-processor" in processor and self.release < (2, 19):
-                # neural-search registers the score ranker from 2.19 (docs: "Introduced 2.19").
-                raise error(400, "parse_exception", "No processor type exists with name [score-ranker-processor]")
-            combination = processor.get("normalization-processor", {}).get("combination", {})
-            weights = combination.get("parameters", {}).get("weights")
+            if "score-ranker-processor" in processor:
+                if self.release < (2, 19):
+                    # neural-search registers the score ranker from 2.19 (docs: "Introduced 2.19").
+                    raise error(400, "parse_exception", "No processor type exists with name [score-ranker-processor]")
+                self._rrf_parameters(processor["score-ranker-processor"]["combination"])
+            weights = processor.get("normalization-processor", {}).get("combination", {}).get("parameters", {}).get("weights")
             if weights is not None:
-                # neural-search ScoreCombinationUtil.validateWeights, checked when the pipeline is created.
-                if any(not 0.0 <= w <= 1.0 for w in weights):
-                    raise error(400, "illegal_argument_exception", f"all weights must be in range [0.0 ... 1.0], submitted weights {weights}")
-                if abs(sum(weights) - 1.0) > 0.01:
-                    raise error(400, "illegal_argument_exception", f"sum of weights for combination must be equal to 1.0, submitted weights {weights}")
+                _validate_weights(weights)
         self.pipelines[parts[2]] = body
         return {"acknowledged": True}
+
+    def _rrf_parameters(self, combination: dict[str, Any]) -> tuple[int, list[float] | None]:
+        """(rank constant, weights) a score ranker of this release runs with.
+
+        RRFProcessorFactory (neural-search 2.19.0.0–3.0.0.0) reads the rank
+        constant from ``combination.parameters`` only; from 3.1.0.0 it reads
+        ``combination.rank_constant`` and hands ``parameters`` to
+        RRFScoreCombinationTechnique, which accepts only ``weights``
+        (validated like the normalization processor's).
+        """
+        parameters = combination.get("parameters", {})
+        if self.release < (3, 1):
+            return parameters.get("rank_constant", 60), None
+        unsupported = set(parameters) - {"weights"}
+        if unsupported:
+            raise error(400, "illegal_argument_exception", "provided parameter for combination technique is not supported. supported parameters are [weights]")
+        weights = parameters.get("weights")
+        if weights is not None:
+            _validate_weights(weights)
+        return combination.get("rank_constant", 60), weights
 
     # ------------------------------------------------------------ documents
     def bulk(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
@@ -418,7 +467,10 @@ class StubCluster:
         return {"count": n, "_shards": SHARDS}
 
     def forcemerge(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
-        self.targets(parts[0])  # 404 for a missing index, as OpenSearch answers
+        names = self.targets(parts[0])  # 404 for a missing index, as OpenSearch answers
+        if params.get("wait_for_completion") == "false":
+            # ForceMergeRequest.getDescription: "Force-merge indices [names], maxSegments[..]..."
+            return self._start_task("indices:admin/forcemerge", f"Force-merge indices [{', '.join(names)}], maxSegments[{params.get('max_num_segments', -1)}]", lambda: {"_shards": SHARDS})
         return {"_shards": SHARDS}
 
     def delete_by_query(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
@@ -431,6 +483,13 @@ class StubCluster:
         return _task_summary(deleted=deleted, total=deleted)
 
     def reindex(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
+        if params.get("wait_for_completion") == "false":
+            # ReindexRequest.getDescription: "reindex from [source] to [dest]".
+            description = f"reindex from [{body['source']['index']}] to [{body['dest']['index']}]"
+            return self._start_task("indices:data/write/reindex", description, lambda: self._copy(body))
+        return self._copy(body)
+
+    def _copy(self, body: Any) -> Any:
         dest = self.indexes.get(body["dest"]["index"]) or self._new_index(body["dest"]["index"], {})
         created, failures = 0, []
         for name in self.targets(body["source"]["index"]):
@@ -441,6 +500,38 @@ class StubCluster:
                 dest.docs[doc_id] = copy.deepcopy(doc)
                 created += 1
         return _task_summary(created=created, total=created + len(failures), failures=failures)
+
+    # ------------------------------------------------------------ tasks
+    def _start_task(self, action: str, description: str, work: Callable[[], Any]) -> Any:
+        task_id = f"stub-node:{len(self.tasks) + 1}"
+        self.tasks[task_id] = {"action": action, "description": description, "work": work, "polls": self.task_polls, "response": None}
+        return {"task": task_id}
+
+    def _task_info(self, task_id: str, task: dict[str, Any]) -> dict[str, Any]:
+        node, number = task_id.split(":")
+        return {
+            "node": node, "id": int(number), "type": "transport", "action": task["action"],
+            "status": {"total": 0, "updated": 0, "created": 0, "deleted": 0, "batches": 0, "version_conflicts": 0,
+                       "noops": 0, "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
+                       "requests_per_second": -1.0, "throttled_until_millis": 0},
+            "description": task["description"], "start_time_in_millis": 1, "running_time_in_nanos": 1,
+            "cancellable": True, "cancelled": False, "headers": {},
+        }
+
+    def get_task(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
+        task = self.tasks.get(parts[1])
+        if task is None:
+            raise error(404, "resource_not_found_exception", f"task [{parts[1]}] isn't running and hasn't stored its results")
+        if task["response"] is None and task["polls"] > 0:
+            task["polls"] -= 1
+            return {"completed": False, "task": self._task_info(parts[1], task)}
+        if task["response"] is None:
+            task["response"] = task["work"]()
+        return {"completed": True, "task": self._task_info(parts[1], task), "response": task["response"]}
+
+    def list_tasks(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
+        running = {tid: self._task_info(tid, t) for tid, t in self.tasks.items() if t["response"] is None}
+        return {"nodes": {"stub-node": {"name": "stub-node", "tasks": running}}} if running else {"nodes": {}}
 
     # ------------------------------------------------------------ search
     def create_pit(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
@@ -453,8 +544,10 @@ class StubCluster:
 
     def msearch(self, parts: list[str], params: dict[str, str], body: Any) -> Any:
         responses = []
-        for position, (header, search) in enumerate(zip(body[::2], body[1::2])):
-            fault = self.msearch_item_faults.get(position)
+        once, self.msearch_item_faults_once = self.msearch_item_faults_once, {}
+        for header, search in zip(body[::2], body[1::2]):
+            kind = "knn" if "knn" in search.get("query", {}) else "lexical"
+            fault = once.get(kind, self.msearch_item_faults.get(kind))
             if isinstance(fault, int):
                 kind = "es_rejected_execution_exception" if fault == 429 else "stub_fault"
                 responses.append({"error": error(fault, kind, f"injected {fault}").body["error"], "status": fault})
@@ -517,6 +610,9 @@ class StubCluster:
 
     def _knn(self, knn: dict[str, Any], pool: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[float, str, str, dict[str, Any]]]:
         ((field_name, spec),) = knn.items()
+        if "method_parameters" in spec and self.release < (2, 16):
+            # KNNQueryBuilderParser declares method_parameters from k-NN 2.16.
+            raise error(400, "parsing_exception", "[knn] unknown field [method_parameters]")
         query = spec["vector"]
         out = []
         for name, doc_id, doc in pool:
@@ -544,10 +640,10 @@ class StubCluster:
         processor = self.pipelines[pipeline_id]["phase_results_processors"][0]
         fused: dict[str, list[Any]] = {}
         if "score-ranker-processor" in processor:
-            c = processor["score-ranker-processor"]["combination"].get("rank_constant", 60)
-            for run in runs:
+            c, rrf_weights = self._rrf_parameters(processor["score-ranker-processor"]["combination"])
+            for w, run in zip(rrf_weights or [1.0] * len(runs), runs):
                 for rank, (s, n, i, d) in enumerate(run, start=1):
-                    fused.setdefault(i, [0.0, n, i, d])[0] += 1.0 / (c + rank)
+                    fused.setdefault(i, [0.0, n, i, d])[0] += w / (c + rank)
         else:
             weights = processor["normalization-processor"]["combination"].get("parameters", {}).get("weights", [1.0] * len(runs))
             for w, run in zip(weights, runs):
@@ -596,6 +692,14 @@ class StubCluster:
                 score += float(boost or 1) * sum(words.count(t) for t in terms) / (1 + len(words)) ** 0.5
             return score > 0, score
         raise error(400, "stub_unsupported", f"the stub cannot run a {kind!r} query")
+
+
+def _validate_weights(weights: list[float]) -> None:
+    """neural-search ScoreCombinationUtil.validateWeights, checked when the pipeline is created."""
+    if any(not 0.0 <= w <= 1.0 for w in weights):
+        raise error(400, "illegal_argument_exception", f"all weights must be in range [0.0 ... 1.0], submitted weights {weights}")
+    if abs(sum(weights) - 1.0) > 0.01:
+        raise error(400, "illegal_argument_exception", f"sum of weights for combination must be equal to 1.0, submitted weights {weights}")
 
 
 def _as_list(value: Any) -> list[Any]:

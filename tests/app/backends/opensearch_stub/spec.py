@@ -70,6 +70,7 @@ class ApiSpec:
         for path in sorted((root / "spec").rglob("*.yaml")):
             uri = BASE + path.relative_to(root / "spec").as_posix()
             self.documents[uri] = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        fill_spec_gaps(self.documents)
         self.dispatched = dispatch_discriminators(self.documents)
         self.closed = close_objects(self.documents)
         self.registry = Registry().with_resources(
@@ -162,6 +163,24 @@ def _describe(error: Any) -> list[str]:
 
 
 # ------------------------------------------------------------ discriminators
+def fill_spec_gaps(documents: dict[str, Any]) -> None:
+    """Add what OpenSearch accepts but the spec does not describe (yet).
+
+    ``ScoreRankerCombination`` lists only ``technique`` and ``rank_constant``;
+    neural-search's RRFProcessorFactory also reads ``combination.parameters``:
+    ``rank_constant`` there in 2.19–3.0, ``weights`` there from 3.1 (tags
+    2.19.0.0 and 3.1.0.0). The stub decides per release which it honours.
+    """
+    schemas = documents[BASE + "schemas/search_pipeline._common.yaml"]["components"]["schemas"]
+    schemas["ScoreRankerCombination"]["properties"]["parameters"] = {
+        "type": "object",
+        "properties": {
+            "rank_constant": {"type": "integer", "minimum": 1},
+            "weights": {"type": "array", "items": {"type": "number"}},
+        },
+    }
+
+
 def dispatch_discriminators(documents: dict[str, Any]) -> int:
     """Turn ``discriminator`` + ``oneOf`` into ``if``/``then`` on the tag value.
 
