@@ -7,7 +7,7 @@ MODEL  := models/embedding/model_card.json
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install models sample loadtest bench clean
+.PHONY: run test install models sample loadtest bench clean opensearch-test
 
 run: $(STAMP) models sample  ## serve the sample corpus on 127.0.0.1:8080
 	$(BIN)/hybrid-search serve --dev --bind 127.0.0.1:8080
@@ -35,6 +35,12 @@ sample: $(STAMP) models  ## ingest the sample corpus (unchanged documents are sk
 
 loadtest: $(STAMP) models sample  ## release latency budgets with Locust
 	$(BIN)/python loadtests/run.py
+
+# Needs Docker, which the project's own machines lack: it has not run here.
+opensearch-test: $(STAMP)  ## the live-cluster suite against docker-compose.yml's single node
+	@command -v docker >/dev/null || { echo "make opensearch-test needs Docker (docker compose)"; exit 1; }
+	docker compose up -d --wait opensearch
+	OPENSEARCH_URL=http://127.0.0.1:9200 $(BIN)/python -m pytest -m opensearch tests/app/backends/test_opensearch_live.py
 
 clean:
 	rm -rf data reports

@@ -179,7 +179,8 @@ class Settings:
     #: Pause between two reads of a running task's progress (``GET _tasks/<id>``).
     opensearch_task_poll_s: float = 2.0
     opensearch_max_retries: int = 3
-    #: empty = no SigV4; ``es`` (managed domains) or ``aoss`` (serverless).
+    #: empty = no SigV4; ``es`` signs for an Amazon OpenSearch Service domain.
+    #: ``aoss`` (Serverless) is refused: vector collections assign their own ids.
     opensearch_aws_service: str = ""
     opensearch_aws_region: str = ""
     opensearch_shards: int = 1

@@ -112,12 +112,19 @@ def build_client(settings: Settings) -> OpenSearch:
 
 
 def _sigv4(settings: Settings) -> dict[str, Any]:
-    """SigV4 signing with the standard boto3 credential chain (``es`` or ``aoss``)."""
+    """SigV4 signing for a managed domain (``es``) with the standard boto3 credential chain."""
     import boto3
     from opensearchpy import AWSV4SignerAuth, RequestsHttpConnection
 
-    if settings.opensearch_aws_service not in ("es", "aoss"):
-        raise ValueError(f"HYBRID_OPENSEARCH_AWS_SERVICE must be 'es' or 'aoss', not {settings.opensearch_aws_service!r}")
+    if settings.opensearch_aws_service == "aoss":
+        # Serverless vector collections assign their own document _id and take only
+        # faiss; our writes address chunks by id, which such a collection cannot do.
+        raise ValueError(
+            "HYBRID_OPENSEARCH_AWS_SERVICE=aoss (OpenSearch Serverless) is not supported: vector collections "
+            "assign their own document ids, which chunk replacement and deletes rely on; use a managed domain ('es')"
+        )
+    if settings.opensearch_aws_service != "es":
+        raise ValueError(f"HYBRID_OPENSEARCH_AWS_SERVICE must be 'es' (or empty), not {settings.opensearch_aws_service!r}")
     session = boto3.Session()
     region = settings.opensearch_aws_region or session.region_name
     if not region:
@@ -129,7 +136,7 @@ def _sigv4(settings: Settings) -> dict[str, Any]:
         "http_auth": AWSV4SignerAuth(credentials, region, settings.opensearch_aws_service),
         # The signer hooks into requests; urllib3 connections cannot sign.
         "connection_class": RequestsHttpConnection,
-        # aoss rejects compressed bodies signed without the encoding header.
+        # The signer hashes the body as sent; a compressed body would not match the signature.
         "http_compress": False,
     }
 

@@ -225,8 +225,16 @@ def test_sigv4_signs_with_boto3_credentials(os_settings, stub, monkeypatch) -> N
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    signed = OpenSearchBackend(os_settings.replace(opensearch_aws_service="aoss", opensearch_aws_region="eu-west-1"))
+    signed = OpenSearchBackend(os_settings.replace(opensearch_aws_service="es", opensearch_aws_region="eu-west-1"))
     signed.alias_target()
     authorization = stub.requests[-1]["headers"]["authorization"]
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
-    assert "/eu-west-1/aoss/aws4_request" in authorization
+    assert "/eu-west-1/es/aws4_request" in authorization
+
+
+# --- finding 7: Serverless vector collections reject a document _id on index
+# (Amazon OpenSearch Serverless docs, "Vector search collections" limitations).
+def test_serverless_is_refused_with_the_reason(os_settings, stub) -> None:
+    with pytest.raises(ValueError, match=r"aoss \(OpenSearch Serverless\) is not supported: vector collections assign their own document ids"):
+        OpenSearchBackend(os_settings.replace(opensearch_aws_service="aoss", opensearch_aws_region="eu-west-1"))
+    assert stub.requests == []

@@ -9,13 +9,14 @@ from __future__ import annotations
 import socket
 import time
 
-import numpy as np
 import pytest
 
 from app.auth import mint_token
-from app.backends.base import Chunk, IndexInfo, chunk_key
+from app.backends.base import AccessFilter, Chunk, IndexInfo, LexicalLeg, VectorLeg, chunk_key
 from app.backends.opensearch import OpenSearchBackend
-from app.backends.opensearch_client import SEARCH_ATTEMPTS
+from opensearchpy import exceptions as os_exc
+
+from app.backends.opensearch_client import SEARCH_ATTEMPTS, BackoffTransport, build_client
 from app.web import create_app
 from chunk_keys import keyed
 from fake_encoder import FakeEncoder
@@ -125,3 +126,70 @@ def test_a_damaged_index_is_a_503_without_retry_after(client, bearer, stub) -> N
     response = search(client, bearer)
     assert response.status_code == 503 and "Retry-After" not in response.headers
     assert "credentials" in response.json["error"]["message"]
+
+
+# --- 5. a leg turned away for load (es_rejected_execution_exception, 429 per _msearch
+# item: OpenSearch "Multi-search" docs) is retried once, alone, inside the deadline.
+def test_a_leg_rejected_for_load_once_is_retried_alone(client, bearer, stub) -> None:
+    search(client, bearer)  # warm the caches
+    before = len(stub.calls("POST", "_msearch"))
+    stub.msearch_item_faults_once[VECTOR] = 429
+    body = search(client, bearer).json
+    assert body["degraded"] == [] and {hit["id"] for hit in body["hits"]} == {"d1", "d2"}
+    first, retry = stub.calls("POST", "_msearch")[before:]
+    assert len(first["body"]) == 4 and len(retry["body"]) == 2 and "knn" in retry["body"][1]["query"]
+
+
+def test_a_leg_failing_with_5xx_is_not_retried(client, bearer, stub) -> None:
+    search(client, bearer)
+    before = len(stub.calls("POST", "_msearch"))
+    stub.msearch_item_faults_once[VECTOR] = 503
+    assert search(client, bearer).json["degraded"] == ["vector"]
+    assert len(stub.calls("POST", "_msearch")) - before == 1
+
+
+def test_every_leg_carries_a_body_timeout_inside_the_deadline(client, bearer, stub, os_settings) -> None:
+    search(client, bearer)
+    (request,) = stub.calls("POST", "_msearch")[-1:]
+    timeouts = {body["timeout"] for body in request["body"][1::2]}
+    assert timeouts == {f"{int(0.8 * os_settings.leg_timeout_s * 1000)}ms"}
+
+
+# --- 4. opensearch-py resends a timed-out request when retry_on_timeout is on
+# (Transport.perform_request); a POST may have done its work, so it is not resent.
+@pytest.mark.parametrize(("method", "resent"), [("GET", True), ("POST", False)])
+def test_a_timed_out_call_is_resent_only_when_idempotent(stub, os_settings, method: str, resent: bool) -> None:
+    stub.slow(method, "^/_aliases$|^/_alias/docs$", 0.5)
+    transport = build_client(os_settings.replace(opensearch_timeout_s=0.1, opensearch_max_retries=2)).transport
+    assert isinstance(transport, BackoffTransport) and transport.retry_on_timeout
+    path, body = ("/_alias/docs", None) if method == "GET" else ("/_aliases", {"actions": []})
+    with pytest.raises(os_exc.ConnectionTimeout):
+        transport.perform_request(method, path, body=body)
+    time.sleep(0.6 * 3)  # the stub records a request after its delay
+    assert len(stub.calls(method, path)) == (3 if resent else 1)
+
+
+# --- 6. replicas and shards: a stable preference (OpenSearch "Search" docs, preference),
+# global BM25 statistics with dfs_query_then_fetch when an index has several shards.
+def test_identical_searches_carry_the_same_preference_per_tenant(client, bearer, stub, os_settings) -> None:
+    search(client, bearer)
+    search(client, bearer)
+    other = {"Authorization": f"Bearer {mint_token(os_settings, subject='u', tenant='other', principals=['user:y'])}"}
+    search(client, other)
+    prefs = [{h["preference"] for h in c["body"][::2]} for c in stub.calls("POST", "_msearch")[-3:]]
+    assert all(len(p) == 1 for p in prefs) and prefs[0] == prefs[1] != prefs[2]
+    assert all("search_type" not in h for c in stub.calls("POST", "_msearch") for h in c["body"][::2])
+
+
+def test_an_index_of_several_shards_ranks_bm25_with_global_statistics(os_settings, stub) -> None:
+    sharded = OpenSearchBackend(os_settings.replace(opensearch_shards=3))
+    sharded.create_index(IndexInfo(name="docs-v2", template_version=2, model_version=ENCODER.model_version, dimension=8))
+    sharded.switch_alias("docs-v2")
+    sharded.replace_documents("docs-v2", keyed({"d1": document("d1", "Database failover", "promote the replica")}))
+    legs = {"lexical": LexicalLeg("database", 5), "vector": VectorLeg(ENCODER.embed_query("database"), 5)}
+    assert sharded.run_legs(legs, AccessFilter("acme", frozenset({"user:x"})))["lexical"].hits
+    (request,) = stub.calls("POST", "_msearch")
+    lexical_header, vector_header = request["body"][0], request["body"][2]
+    assert lexical_header["search_type"] == "dfs_query_then_fetch" and "search_type" not in vector_header
+    sharded.run_legs(legs, AccessFilter("acme", frozenset({"user:x"})))
+    assert len(stub.calls("GET", "/_settings/")) == 1  # the shard count is read once per index

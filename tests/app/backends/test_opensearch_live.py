@@ -1,8 +1,9 @@
 """The whole lifecycle against a live cluster; runs only when OPENSEARCH_URL is set.
 
-It cannot run on the project's machines (no OpenSearch there). Example:
-``OPENSEARCH_URL=http://localhost:9200 pytest -m opensearch tests/app/backends/test_opensearch_live.py``
-(with ``docker compose up -d opensearch``). Uses its own alias so it never touches ``docs``.
+It cannot run on the project's machines (no OpenSearch there). On a machine
+with Docker, ``make opensearch-test`` (``OPENSEARCH_VERSION=3.1.0`` for another
+release) starts docker-compose.yml's single node and runs it. Uses its own alias
+so it never touches ``docs``.
 """
 
 from __future__ import annotations
@@ -58,5 +59,11 @@ def test_lifecycle(live_backend: OpenSearchBackend) -> None:
     assert sorted(r["_id"] for r in live_backend.scan_index(new, ["doc_id"])) == ["t1/d0#0", "t1/d1#0", "t1/d2#0"]
     live_backend.switch_alias(previous)  # rollback
     assert live_backend.alias_target() == previous
-    fused = live_backend.run_fused(LexicalLeg("database", 10), VectorLeg(vectors[0], 10), access, method="rrf", weights={})
-    assert fused.hits
+    release = live_backend.cluster.release()
+    lexical, vector = LexicalLeg("database", 10), VectorLeg(vectors[0], 10)
+    linear = live_backend.run_fused(lexical, vector, access, method="linear", weights={"lexical": 1.0, "vector": 1.0})
+    assert linear.hits and not linear.partial  # the weights were accepted (scaled to sum to 1)
+    if release >= (2, 19):
+        fused = live_backend.run_fused(lexical, vector, access, method="rrf", weights={}, rank_constant=1)
+        assert fused.hits[0].score > 2 / 61  # the cluster used rank_constant 1, not its default 60
+    live_backend.force_merge(new)  # as a task, polled to completion

@@ -138,3 +138,77 @@ def test_scans_of_our_indexes_sort_on_chunk_id(live: OpenSearchBackend, stub) ->
     assert set(hashes) and len(chunks) == 3  # page size 3: search_after on chunk_id is exercised
     sorts = {next(iter(c["body"]["sort"][0])) for c in stub.calls("POST", "^/_search$") if "pit" in (c["body"] or {})}
     assert sorts == {"chunk_id"} and stub.deprecations == []
+
+
+# --- 2. RRFProcessorFactory (neural-search 2.19.0.0–3.0.0.0) reads rank_constant from
+# combination.parameters; from 3.1.0.0 from combination, whose parameters take only weights.
+def rrf_top_score(live: OpenSearchBackend, rank_constant: int, weights: dict[str, float] | None = None) -> float:
+    result = live.run_fused(LexicalLeg("database", 10), VectorLeg(np.ones(DIM, np.float32), 10), USER,
+                            method="rrf", weights=weights or {"lexical": 1.0, "vector": 1.0}, rank_constant=rank_constant)
+    return result.hits[0].score
+
+
+@pytest.mark.parametrize("stub_version", ["2.19.1", "3.0.0", "3.1.0"])
+def test_the_rrf_rank_constant_reaches_the_cluster_where_that_release_reads_it(live: OpenSearchBackend, stub) -> None:
+    # A misplaced rank_constant is ignored (k = 60): the best score would be at most 2/61.
+    assert rrf_top_score(live, 1) > 2 / 61
+    (pipeline,) = [c["body"] for c in stub.calls("PUT", "^/_search/pipeline/")]
+    combination = pipeline["phase_results_processors"][0]["score-ranker-processor"]["combination"]
+    where = combination if stub.release >= (3, 1) else combination["parameters"]
+    assert where["rank_constant"] == 1
+
+
+def test_from_3_1_the_rrf_parameters_take_only_weights(live: OpenSearchBackend) -> None:
+    body = {"phase_results_processors": [{"score-ranker-processor": {
+        "combination": {"technique": "rrf", "parameters": {"rank_constant": 5}}}}]}
+    with pytest.raises(QueryRejected, match=r"supported parameters are \[weights\]"):
+        live.cluster.call("x", live.client.transport.perform_request, "PUT", "/_search/pipeline/p", body=body)
+
+
+@pytest.mark.parametrize("stub_version", ["2.19.1"])
+def test_weighted_server_side_rrf_before_3_1_is_refused_naming_the_version(live: OpenSearchBackend, stub) -> None:
+    with pytest.raises(UnsupportedByCluster, match=r"weighted server-side RRF needs OpenSearch 3\.1 or later; this cluster runs 2\.19"):
+        rrf_top_score(live, 60, {"lexical": 3.0, "vector": 1.0})
+    assert stub.calls("PUT", "^/_search/pipeline/") == []
+
+
+def test_from_3_1_rrf_weights_are_sent_scaled_to_sum_to_1(live: OpenSearchBackend, stub) -> None:
+    heavy, even = rrf_top_score(live, 60, {"lexical": 3.0, "vector": 1.0}), rrf_top_score(live, 60)
+    pipelines = [c["body"]["phase_results_processors"][0]["score-ranker-processor"]["combination"]
+                 for c in stub.calls("PUT", "^/_search/pipeline/")]
+    assert pipelines[0]["parameters"]["weights"] == [0.75, 0.25] and "parameters" not in pipelines[1]
+    assert heavy != even  # the cluster ranked with them
+
+
+# --- 2. k-NN: method_parameters (KNNQueryBuilder, k-NN 2.16) carries ef_search; the Lucene
+# engine ignores index.knn.algo_param.ef_search until k-NN 3.5.
+@pytest.mark.parametrize(("stub_version", "sent"), [("2.11.1", False), ("2.19.1", True), ("3.1.0", True)])
+def test_the_vector_leg_asks_for_ef_search_where_the_release_parses_it(live: OpenSearchBackend, stub, sent: bool) -> None:
+    results = live.run_legs({"vector": VectorLeg(np.ones(DIM, np.float32), 10)}, USER)
+    assert results["vector"].hits and results["vector"].failure is None
+    (request,) = stub.calls("POST", "_msearch")
+    knn = request["body"][1]["query"]["knn"]["embedding"]
+    assert knn.get("method_parameters") == ({"ef_search": live.settings.hnsw_ef_search} if sent else None)
+
+
+# --- 2. faiss takes cosinesimil from k-NN 2.19 (SpaceType/KNNEngine at 2.19.0.0); docs/opensearch.md
+@pytest.mark.parametrize(("stub_version", "accepted"), [("2.11.1", False), ("2.19.1", True)])
+def test_faiss_with_cosine_is_refused_before_2_19(os_settings, stub, accepted: bool) -> None:
+    faiss = OpenSearchBackend(os_settings.replace(opensearch_knn_engine="faiss"))
+    info = IndexInfo(name="docs-v1", template_version=1, model_version="test-model", dimension=DIM)
+    if accepted:
+        faiss.create_index(info)
+        assert stub.indexes["docs-v1-000001"].mappings["properties"]["embedding"]["method"]["engine"] == "faiss"
+        return
+    with pytest.raises(UnsupportedByCluster, match=r"faiss engine with cosinesimil needs OpenSearch 2\.19 or later"):
+        faiss.create_index(info)
+    assert stub.templates == {} and stub.indexes == {}
+
+
+@pytest.mark.parametrize("stub_version", ["2.11.1"])
+def test_the_stub_refuses_faiss_cosine_before_2_19(backend: OpenSearchBackend) -> None:
+    mapping = {"type": "knn_vector", "dimension": DIM,
+               "method": {"name": "hnsw", "space_type": "cosinesimil", "engine": "faiss"}}
+    with pytest.raises(QueryRejected, match=r"space type \[cosinesimil\] is not supported with \[faiss\] engine"):
+        backend.cluster.call("x", backend.client.indices.create, index="raw",
+                             body={"settings": {"index": {"knn": True}}, "mappings": {"properties": {"v": mapping}}})
