@@ -15,6 +15,7 @@ from app.backends import opensearch_requests as req
 from app.backends.base import IndexInfo, LexicalLeg, QueryRejected, VectorLeg
 from app.backends.opensearch import OpenSearchBackend
 from app.backends.opensearch_versions import UnsupportedByCluster, parse_release
+from app.cli import main
 from test_opensearch_backend import DIM, USER, chunk
 
 from chunk_keys import keyed
@@ -212,3 +213,14 @@ def test_the_stub_refuses_faiss_cosine_before_2_19(backend: OpenSearchBackend) -
     with pytest.raises(QueryRejected, match=r"space type \[cosinesimil\] is not supported with \[faiss\] engine"):
         backend.cluster.call("x", backend.client.indices.create, index="raw",
                              body={"settings": {"index": {"knn": True}}, "mappings": {"properties": {"v": mapping}}})
+
+
+def test_install_templates_twice_through_the_cli_is_unchanged_the_second_time(stub, os_settings, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("HYBRID_BACKEND", "opensearch")
+    monkeypatch.setenv("HYBRID_OPENSEARCH_HOSTS", stub.url)
+    monkeypatch.setenv("HYBRID_DATA_DIR", str(os_settings.data_dir))
+    assert main(["index", "install-templates"]) == 0
+    first = capsys.readouterr().out
+    assert main(["index", "install-templates"]) == 0
+    second = capsys.readouterr().out
+    assert "created" in first and "unchanged" in second and "created" not in second and "updated" not in second

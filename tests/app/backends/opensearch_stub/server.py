@@ -324,7 +324,7 @@ class StubCluster:
             method = spec.get("method", {}) if spec.get("type") == "knn_vector" else {}
             if method.get("engine") == "faiss" and method.get("space_type") == "cosinesimil" and self.release < (2, 19):
                 # k-NN adds cosinesimil to faiss's supported spaces in 2.19 (KNNEngine/SpaceType at 2.19.0.0).
-                raise error(400, "mapper_parsing_exception", f"Failed to parse mapping [_doc]: Validation Failed: 1: space type [cosinesimil] is not supported with [faiss] engine;")
+                raise error(400, "mapper_parsing_exception", "Failed to parse mapping [_doc]: Validation Failed: 1: space type [cosinesimil] is not supported with [faiss] engine;")
         self.indexes[name] = Index(settings=settings, mappings=mappings)
         return self.indexes[name]
 
