@@ -137,6 +137,21 @@ class Analyzer:
                         kept.append(term)
         return self._stemmer().stemWords(kept)
 
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """``(start, end, term)`` of each kept term of ``text``: where :meth:`analyze`'s terms come from."""
+        cap, stop = self.spec.max_token_length, self._stop
+        found: list[tuple[int, int, str]] = []
+        for match in _WORD.finditer(text):
+            word, start = match.group(), match.start()
+            offsets = [0] if len(word) <= _STANDARD_MAX_TOKEN_LENGTH else range(0, len(word), _STANDARD_MAX_TOKEN_LENGTH)
+            for offset, piece in zip(offsets, [word] if len(word) <= _STANDARD_MAX_TOKEN_LENGTH else _pieces(word)):
+                if _utf16_length(piece) <= cap:
+                    term = piece.lower() if piece.isascii() else _lower_each(piece)
+                    if term not in stop:
+                        found.append((start + offset, start + offset + len(piece), term))
+        stems = self._stemmer().stemWords([term for _, _, term in found])
+        return [(start, end, stem) for (start, end, _), stem in zip(found, stems)]
+
     def _stemmer(self) -> Any:
         stemmer = getattr(self._local, "stemmer", None)
         if stemmer is None:

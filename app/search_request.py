@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from app.facets import FacetRequest
+from app.filters import METADATA_PREFIX, Clause, Terms, all_of
 from app.fusion import LEGS
+from app.highlight import HighlightRequest
 
 _NO_FILTERS: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 
@@ -37,6 +40,14 @@ class SearchRequest:
     rerank_enabled: bool | None = None
     rerank_depth: int | None = None
     explain: bool = False
+    #: Further narrowing inside every leg (the ``_search`` facade's filter clauses).
+    narrowing: Clause | None = None
+    #: Applied after facets are counted, before paging (a UI facets on a field it filters).
+    post_filter: Clause | None = None
+    facets: tuple[FacetRequest, ...] = ()
+    highlight: HighlightRequest | None = None
+    #: Hits carry the shown chunk's whole text (``passage``), as ``_source`` needs it.
+    passages: bool = False
 
     @classmethod
     def from_fields(cls, data: Mapping[str, Any]) -> SearchRequest:
@@ -57,6 +68,12 @@ class SearchRequest:
             rerank_enabled=rerank.get("enabled"),
             rerank_depth=rerank.get("depth"),
             explain=data.get("explain", False),
+            post_filter=metadata_terms(data.get("post_filters", {})),
+            facets=tuple(
+                FacetRequest(name=f["field"], field=METADATA_PREFIX + f["field"], size=f.get("size", 10))
+                for f in data.get("facets", [])
+            ),
+            highlight=HighlightRequest(**data["highlight"]) if "highlight" in data else None,
         )
 
     def config_changes(self) -> dict[str, Any]:
@@ -70,3 +87,8 @@ class SearchRequest:
             "rerank_depth": self.rerank_depth,
         }
         return {key: value for key, value in changes.items() if value is not None}
+
+
+def metadata_terms(filters: Mapping[str, tuple[str, ...]]) -> Clause | None:
+    """``{key: values}`` as one clause: each key holds any of its values."""
+    return all_of([Terms(METADATA_PREFIX + key, tuple(values)) for key, values in sorted(filters.items())])

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
 
+from app.analysis import analyzer, lexical_design
 from app.auth import Caller
 from app.backends.base import (
     AccessFilter,
@@ -30,7 +31,10 @@ from app.backends.capabilities import ServerSideFusion
 from app.clock import elapsed_ms
 from app.embedding import Encoder
 from app.errors import RETRY_AFTER_S, InvalidRequest, ModelVersionMismatch, Unavailable
+from app.facets import FacetCounts, count_facets
+from app.filters import admits
 from app.fusion import FusedHit, LegContribution, fuse, interpolate
+from app.search_hits import RankedDocument, render_hit, snippet_chunk_id
 from app.observability.hooks import observe_search
 from app.profiles import FusionConfig, ProfileError, resolve
 from app.rerank import NO_RERANKER, RerankStage
@@ -41,7 +45,6 @@ from app.settings import Settings
 SERVER_FUSED = "hybrid"
 #: Chunks fetched per wanted document, since one document may fill several slots.
 CHUNKS_PER_DOCUMENT = 3
-SNIPPET_CHARS = 320
 
 
 @dataclass
@@ -90,17 +93,11 @@ class Retrieved:
 
 
 @dataclass(frozen=True)
-class RankedDocument:
-    """A fused document with the chunk that represents it and its scores."""
+class Faceted:
+    """Facet counts, and how many candidates are left after the post filter."""
 
-    fused: FusedHit
-    fused_rank: int
-    best_chunk: dict[str, LegHit]
-    #: The score the reranked head is ordered by (interpolated when so configured).
-    rerank_score: float | None = None
-    rerank_rank: int | None = None
-    #: The cross-encoder's own score, before interpolation.
-    model_score: float | None = None
+    counts: dict[str, FacetCounts]
+    total: int
 
 
 class SearchService:
@@ -129,12 +126,17 @@ class SearchService:
         with timings.stage("fuse"):
             ranked = self._fuse(plan, retrieved)
         chunks: dict[str, Chunk] = {}
+        facets: Faceted | None = None
+        if request.facets or request.post_filter is not None:
+            with timings.stage("facets"):
+                ranked, facets, chunks = self._facet(plan, retrieved, ranked)
         if plan.config.rerank_enabled:
             with timings.stage("rerank"):
-                ranked, chunks = self._rerank(request.query, ranked, plan.config, retrieved.degraded, plan.access)
+                ranked, reranked_chunks = self._rerank(request.query, ranked, plan.config, retrieved.degraded, plan.access)
+                chunks.update(reranked_chunks)
         with timings.stage("fetch"):
             hits = self._page(plan, ranked, chunks)
-        response = self._respond(plan, retrieved, hits, timings, request_id)
+        response = self._respond(plan, retrieved, hits, timings, request_id, facets)
 
         # Record what this search did (audit record, metrics, trace spans, log fields).
         observe_search(
@@ -163,7 +165,9 @@ class SearchService:
             )
         index = self._check_index()
         # The caller's identity, never the body, decides access.
-        access = AccessFilter(tenant=caller.tenant, principals=caller.principals, metadata=request.filters)
+        access = AccessFilter(
+            tenant=caller.tenant, principals=caller.principals, metadata=request.filters, narrowing=request.narrowing
+        )
         legs: dict[str, Leg] = {}
         per_leg_chunks = config.depth * CHUNKS_PER_DOCUMENT
         if "lexical" in request.legs:
@@ -195,7 +199,9 @@ class SearchService:
         Only the head can be reranked or shown, so fusion stops there.
         """
         config, request, runs = plan.config, plan.request, retrieved.runs
-        head = max(request.offset + request.size, config.rerank_depth if config.rerank_enabled else 0)
+        head: int | None = max(request.offset + request.size, config.rerank_depth if config.rerank_enabled else 0)
+        if request.post_filter is not None:
+            head = None  # the post filter may drop any of the head: fuse every candidate
         if SERVER_FUSED in runs:
             fused = as_fused(runs[SERVER_FUSED][:head])
         else:
@@ -212,6 +218,27 @@ class SearchService:
             for rank, hit in enumerate(fused, start=1)
         ]
 
+    def _facet(
+        self, plan: Plan, retrieved: Retrieved, ranked: list[RankedDocument]
+    ) -> tuple[list[RankedDocument], Faceted, dict[str, Chunk]]:
+        """Facet counts over the candidate documents, then the post filter on them.
+
+        The candidates are every document a leg returned within the fusion
+        depth (see :mod:`app.facets`); each is read once, access checked again.
+        """
+        request = plan.request
+        shown: dict[str, str] = {}
+        for leg, run in retrieved.runs.items():
+            for doc_id, _ in run:
+                shown.setdefault(doc_id, retrieved.best_chunk[leg][doc_id].chunk_id)
+        chunks = self._fetch(list(shown.values()), plan.access)
+        documents = {doc_id: chunks[chunk_id] for doc_id, chunk_id in shown.items() if chunk_id in chunks}
+        counts = count_facets(request.facets, list(documents.values()))
+        if request.post_filter is not None:
+            documents = {doc_id: c for doc_id, c in documents.items() if admits(request.post_filter, c)}
+            ranked = [doc for doc in ranked if doc.fused.doc_id in documents]
+        return ranked, Faceted(counts, len(documents)), chunks
+
     def _page(self, plan: Plan, ranked: list[RankedDocument], chunks: dict[str, Chunk]) -> list[dict[str, Any]]:
         """The requested page, only documents whose shown chunk the caller may read
         now (a write since the legs ran may have changed its access)."""
@@ -219,15 +246,32 @@ class SearchService:
         page = ranked[request.offset : request.offset + request.size]
         shown = [snippet_chunk_id(doc) for doc in page]
         chunks.update(self._fetch([chunk_id for chunk_id in shown if chunk_id not in chunks], plan.access))
-        return [self._render(doc, chunks, request.explain) for doc in page if snippet_chunk_id(doc) in chunks]
+        marking = None
+        if request.highlight is not None:
+            chain = analyzer(lexical_design(plan.index.template_version).analyzer)
+            marking = (request.highlight, chain, frozenset(chain.analyze(request.query)))
+        return [
+            render_hit(doc, chunks, request.explain, marking, request.passages)
+            for doc in page
+            if snippet_chunk_id(doc) in chunks
+        ]
 
     def _respond(
-        self, plan: Plan, retrieved: Retrieved, hits: list[dict[str, Any]], timings: Timings, request_id: str
+        self,
+        plan: Plan,
+        retrieved: Retrieved,
+        hits: list[dict[str, Any]],
+        timings: Timings,
+        request_id: str,
+        faceted: Faceted | None = None,
     ) -> dict[str, Any]:
         index = plan.index
+        total = len({doc_id for run in retrieved.runs.values() for doc_id, _ in run}) if faceted is None else faceted.total
+        facets = {} if faceted is None else {name: counts.to_json() for name, counts in faceted.counts.items()}
         return {
             "hits": hits,
-            "total": len({doc_id for run in retrieved.runs.values() for doc_id, _ in run}),
+            "total": total,
+            **({"facets": facets} if plan.request.facets else {}),
             "from": plan.request.offset,
             "size": plan.request.size,
             "index": index.name,
@@ -324,34 +368,6 @@ class SearchService:
         ]
         return reranked + ranked[len(scored) :], chunks
 
-    def _render(self, doc: RankedDocument, chunks: Mapping[str, Chunk], explain: bool) -> dict[str, Any]:
-        chunk = chunks.get(snippet_chunk_id(doc))
-        hit: dict[str, Any] = {
-            "id": doc.fused.doc_id,
-            "title": chunk.title if chunk else "",
-            "url": chunk.url if chunk else None,
-            "snippet": snippet(chunk.text) if chunk else "",
-            "score": doc.rerank_score if doc.rerank_score is not None else doc.fused.score,
-            "metadata": {k: list(v) for k, v in chunk.metadata.items()} if chunk else {},
-        }
-        if explain:
-            details: dict[str, Any] = {
-                leg: {
-                    "raw_score": part.raw_score,
-                    "normalized_score": part.normalized_score,
-                    "rank": part.rank,
-                    "chunk_id": doc.best_chunk[leg].chunk_id,
-                }
-                for leg, part in doc.fused.legs.items()
-            }
-            details["fused_score"] = doc.fused.score
-            details["fused_rank"] = doc.fused_rank
-            if doc.rerank_score is not None:
-                details["rerank"] = {"score": doc.rerank_score, "rank": doc.rerank_rank, "model_score": doc.model_score}
-            hit["explain"] = details
-        return hit
-
-
 def as_fused(run: Sequence[tuple[str, float]]) -> list[FusedHit]:
     """An engine-fused run as fused hits, order kept."""
     return [
@@ -374,20 +390,3 @@ def backend_unavailable(exc: BackendError) -> Unavailable:
     return Unavailable(str(exc), retry_after_s=RETRY_AFTER_S if exc.transient else None)
 
 
-def snippet_chunk_id(doc: RankedDocument) -> str:
-    """The chunk shown for a document: the one from the leg that ranked it best."""
-    leg = min(doc.fused.legs, key=lambda name: (doc.fused.legs[name].rank, name))
-    return doc.best_chunk[leg].chunk_id
-
-
-def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The passage with runs of whitespace made one space, cut at a word boundary."""
-    # Collapsing a prefix gives a prefix of the collapsed passage, and only its
-    # first ``limit`` characters are shown: a chunk is several times longer.
-    prefix = 2 * limit + 2
-    head = " ".join(text[:prefix].split())
-    text = head if len(head) > limit or len(text) <= prefix else " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit)
-    return text[: cut if cut > limit // 2 else limit].rstrip(" ,.;:") + " …"

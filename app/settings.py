@@ -35,6 +35,9 @@ class Settings:
     data_dir: Path = PROJECT_ROOT / "data"
     #: Read alias that every query goes through; versions are ``<alias>-vN``.
     index_alias: str = "docs"
+    #: Index names an existing search UI already sends to ``/{index}/_search``
+    #: (comma-separated); the facade answers them from the alias as well.
+    compat_index_names: str = ""
     #: Index-template version that ``ingest`` builds when no index exists yet
     #: (2: document-level BM25, ``app.analysis.LEXICAL_DESIGNS``).
     template_version: int = 2

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.api.json_provider import OrjsonProvider
 from app.api.redaction import path_names, redact
+from app.api.opensearch_compat import compat
 from app.api.routes import api
 from app.auth import TokenVerifier
 from app.components import Components
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, **components: Any) -> Flask:
     parts.verifier = TokenVerifier(settings)
     app.extensions["hybrid"] = parts
     app.register_blueprint(api)
+    app.register_blueprint(compat)
     server_paths = path_names(settings)
 
     @app.before_request

@@ -42,11 +42,12 @@ def _publish_limits(search_request: dict, settings: Settings) -> None:
     for name, (keyword, limit) in schemas.search_request_limits(settings).items():
         properties[name][keyword] = limit
     properties["from"]["maximum"] = settings.max_depth - 1
-    properties["filters"].update(
-        maxProperties=schemas.MAX_FILTERS,
-        propertyNames={"pattern": schemas.METADATA_KEY.regex.pattern},
-        additionalProperties=schemas.FILTER_VALUE_SCHEMA,
-    )
+    for name in ("filters", "post_filters"):
+        properties[name].update(
+            maxProperties=schemas.MAX_FILTERS,
+            propertyNames={"pattern": schemas.METADATA_KEY.regex.pattern},
+            additionalProperties=schemas.FILTER_VALUE_SCHEMA,
+        )
 
 
 def _publish_rules(components: dict) -> None:

@@ -16,10 +16,12 @@ from marshmallow import (
     ValidationError,
     fields,
     validate,
+    post_load,
     validates_schema,
 )
 
 from app.fusion import METHODS, NORMALIZATIONS
+from app.highlight import HIGHLIGHT_FIELDS
 from app.profiles import PROFILE_NAME
 from app.search_request import SearchRequest
 from app.settings import Settings
@@ -108,6 +110,30 @@ class FilterValue(fields.Field):
         raise ValidationError(f"must be a non-empty string or a list of 1-{MAX_FILTER_VALUES} non-empty strings")
 
 
+MAX_FACETS = 8
+MAX_FACET_SIZE = 100
+
+
+class FacetSchema(StrictSchema):
+    field = fields.String(required=True, validate=METADATA_KEY, metadata={"description": "a metadata key"})
+    size = StrictInteger(validate=validate.Range(min=1, max=MAX_FACET_SIZE))
+
+
+class HighlightSchema(StrictSchema):
+    fields_ = fields.List(fields.String(validate=validate.OneOf(HIGHLIGHT_FIELDS)), data_key="fields",
+                          validate=validate.Length(min=1))
+    pre_tag = fields.String(validate=validate.Length(max=64))
+    post_tag = fields.String(validate=validate.Length(max=64))
+    fragment_size = StrictInteger(validate=validate.Range(min=10, max=10_000))
+    number_of_fragments = StrictInteger(validate=validate.Range(min=0, max=50))
+
+    @post_load
+    def _as_tuple(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if "fields_" in data:
+            data["fields"] = tuple(dict.fromkeys(data.pop("fields_")))
+        return data
+
+
 class SearchRequestSchema(StrictSchema):
     """Body of ``POST /v1/search``."""
 
@@ -121,13 +147,19 @@ class SearchRequestSchema(StrictSchema):
     legs = fields.Nested(LegsSchema, load_default=dict)
     rerank = fields.Nested(RerankSchema, load_default=dict)
     explain = StrictBoolean(load_default=False)
+    facets = fields.List(fields.Nested(FacetSchema), validate=validate.Length(max=MAX_FACETS),
+                         metadata={"description": "terms counts of metadata values over the candidate documents"})
+    post_filters = fields.Dict(keys=fields.String(validate=METADATA_KEY), values=FilterValue(),
+                               metadata={"description": "metadata filters applied after facets are counted"})
+    highlight = fields.Nested(HighlightSchema)
 
     @validates_schema
     def _query_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "query" in data and not re.search(NOT_BLANK, data["query"]):
             raise ValidationError("must not be blank", "query")
-        if len(data.get("filters", {})) > MAX_FILTERS:
-            raise ValidationError(f"at most {MAX_FILTERS} metadata filters", "filters")
+        for name in ("filters", "post_filters"):
+            if len(data.get(name, {})) > MAX_FILTERS:
+                raise ValidationError(f"at most {MAX_FILTERS} metadata filters", name)
         legs = data.get("legs", {})
         if legs and not legs.get("lexical", True) and not legs.get("vector", True):
             raise ValidationError("at least one leg must be enabled", "legs")
@@ -194,9 +226,12 @@ class ExplainSchema(Schema):
 
 class HitSchema(Schema):
     id = fields.String()
+    highlight = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                            metadata={"description": "marked fragments per requested field"})
     title = fields.String()
     url = fields.String(allow_none=True)
     snippet = fields.String()
+    updated_at = fields.String(allow_none=True)
     score = fields.Float()
     metadata = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     explain = fields.Nested(ExplainSchema)
@@ -204,7 +239,9 @@ class HitSchema(Schema):
 
 class SearchResponseSchema(Schema):
     hits = fields.List(fields.Nested(HitSchema))
-    total = fields.Integer(metadata={"description": "fused candidates available for paging"})
+    total = fields.Integer(metadata={"description": "fused candidates available for paging (after post_filters)"})
+    facets = fields.Dict(keys=fields.String(), values=fields.Dict(),
+                         metadata={"description": "per facet: documents counted, buckets of value and count, other"})
     from_ = fields.Integer(data_key="from")
     size = fields.Integer()
     index = fields.String()

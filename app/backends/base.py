@@ -12,6 +12,8 @@ from typing import Any, Iterable, Mapping, NamedTuple, Protocol, Sequence
 
 import numpy as np
 
+from app.filters import Clause, admits
+
 #: ACL value that admits every principal of the document's tenant.
 PUBLIC = "*"
 #: Separates the tenant from the document id in a document key. Tenant names
@@ -76,12 +78,15 @@ class AccessFilter:
 
     ``tenant`` and ``principals`` come from the verified token only. A chunk is
     visible when its tenant matches and its ACL holds ``*`` or any principal.
-    ``metadata`` maps a key to allowed values (any of them matches).
+    ``metadata`` maps a key to allowed values (any of them matches);
+    ``narrowing`` is any further :mod:`app.filters` clause.
     """
 
     tenant: str
     principals: frozenset[str]
     metadata: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The caller's further narrowing (ranges, exclusions, ...); it only removes chunks.
+    narrowing: Clause | None = None
 
     def admits(self, chunk: Chunk) -> bool:
         """The reference semantics; backends must agree with it."""
@@ -92,7 +97,7 @@ class AccessFilter:
         for key, allowed in self.metadata.items():
             if not set(allowed).intersection(chunk.metadata.get(key, ())):
                 return False
-        return True
+        return admits(self.narrowing, chunk)
 
 
 @dataclass(frozen=True)

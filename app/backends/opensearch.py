@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from app.analysis import lexical_design
+from app.backends import opensearch_queries as queries
 from app.backends import opensearch_requests as req
 from app.backends.base import (
     AccessFilter,
@@ -37,13 +38,13 @@ from app.backends.base import (
     is_generation,
 )
 from app.backends.opensearch_client import (
-    DEADLINE_PARAM,
     build_client,
-    from_error_response,
 )
 from app.backends.opensearch_cluster import BulkFailed, Cluster
+from app.backends.opensearch_fusion import ServerFusion
 from app.backends.opensearch_templates import (
     DOCUMENT_TEXT,
+    EMBEDDING,
     check_knn_engine,
     cluster_template_versions,
     install_templates,
@@ -72,8 +73,7 @@ class OpenSearchBackend:
         self.cluster = Cluster(self.client, settings)
         self._alias_cache: tuple[float, str | None] | None = None
         self._info_cache: dict[str, IndexInfo] = {}
-        self._shard_counts: dict[str, int] = {}
-        self._pipelines: set[str] = set()
+        self.fusion = ServerFusion(self.cluster)
         self._lock = threading.Lock()
 
     def resolve(self, index: str) -> str:
@@ -105,66 +105,26 @@ class OpenSearchBackend:
             return {}
         target = index or self.alias
         whole_documents = self._whole_documents(index)
-        several_shards = self._shard_count(index) > 1
-        preference = req.search_preference(access.tenant, legs.values())
+        several_shards = self.cluster.shard_count(self.live_index().name if index is None else index) > 1
+        preference = queries.search_preference(access.tenant, legs.values())
         searches = {
             name: (
-                req.msearch_header(target, preference, global_statistics=several_shards and isinstance(leg, LexicalLeg)),
+                queries.msearch_header(target, preference, global_statistics=several_shards and isinstance(leg, LexicalLeg)),
                 self._leg_body(leg, access, whole_documents),
             )
             for name, leg in legs.items()
         }
         started = time.perf_counter()
         deadline = time.monotonic() + self.settings.leg_timeout_s
-        answers = self._msearch(searches, deadline)
+        answers = self.cluster.msearch(searches, deadline)
         overloaded = [name for name, item in answers.items() if item.get("status") == 429]
         if overloaded:
             pause = random.uniform(0.5, 1.0) * self.settings.opensearch_retry_backoff_s
             if deadline - time.monotonic() > 2 * pause:
                 time.sleep(pause)
-                answers.update(self._msearch({name: searches[name] for name in overloaded}, deadline))
+                answers.update(self.cluster.msearch({name: searches[name] for name in overloaded}, deadline))
         wall_ms = elapsed_ms(started)
-        return {name: self._leg_result(name, answers[name], wall_ms) for name in legs}
-
-    def _msearch(self, searches: Mapping[str, tuple[dict[str, Any], dict[str, Any]]], deadline: float) -> dict[str, Any]:
-        """One ``_msearch`` of ``searches`` (name → header, body); the answer item of each name."""
-        names = list(searches)
-        response = self.cluster.call(
-            "searching",
-            self.client.msearch,
-            body=req.msearch_lines(searches[name] for name in names),
-            params={DEADLINE_PARAM: max(0.001, deadline - time.monotonic())},
-        )
-        items = response.get("responses", [])
-        if len(items) != len(names):
-            raise BackendError(f"_msearch answered {len(items)} of {len(names)} legs")
-        return dict(zip(names, items))
-
-    @staticmethod
-    def _leg_result(name: str, item: Mapping[str, Any], wall_ms: float) -> LegResult:
-        if "error" not in item:
-            return LegResult(
-                name=name, hits=req.leg_hits(item), took_ms=float(item.get("took", wall_ms)), partial=req.is_partial(item)
-            )
-        error = from_error_response(item.get("status", 500), item["error"], f"running the {name} leg") or BackendError(
-            f"the {name} leg failed: {item['error']}", transient=True
-        )
-        if not (isinstance(error, BackendError) and error.transient):
-            raise error
-        # One leg overloaded or failed on the cluster: the other still answers.
-        return LegResult(name=name, hits=[], took_ms=wall_ms, failure=str(error))
-
-    def _shard_count(self, index: str | None) -> int:
-        """Primary shards of ``index`` (default: the alias target), read once per index."""
-        name = self.live_index().name if index is None else index
-        count = self._shard_counts.get(name)
-        if count is None:
-            found = self.cluster.call(
-                f"reading the settings of {name}", self.client.indices.get_settings, index=name, name="index.number_of_shards"
-            )
-            count = max(int(s["settings"]["index"]["number_of_shards"]) for s in found.values())
-            self._shard_counts[name] = count
-        return count
+        return {name: queries.leg_result(name, answers[name], wall_ms) for name in legs}
 
     def _whole_documents(self, index: str | None) -> bool:
         """Whether ``index`` (default: the alias target) ranks whole documents lexically."""
@@ -173,12 +133,12 @@ class OpenSearchBackend:
 
     def _leg_body(self, leg: Leg, access: AccessFilter, whole_documents: bool) -> dict[str, Any]:
         if isinstance(leg, LexicalLeg):
-            query = req.lexical_query(leg, access, self.settings.title_boost, whole_documents)
+            query = queries.lexical_query(leg, access, self.settings.title_boost, whole_documents)
         elif isinstance(leg, VectorLeg):
-            query = req.vector_query(leg, access, self.settings.hnsw_ef_search, self.cluster.release())
+            query = queries.vector_query(leg, access, self.settings.hnsw_ef_search, self.cluster.release())
         else:
             raise TypeError(f"unknown leg {leg!r}")
-        return req.leg_body(query, leg.k, self._shard_timeout_s())
+        return queries.leg_body(query, leg.k, self._shard_timeout_s())
 
     def _shard_timeout_s(self) -> float:
         """The body ``timeout``: shards answer what they have before the client's deadline passes."""
@@ -196,48 +156,16 @@ class OpenSearchBackend:
         rank_constant: int = DEFAULT_RANK_CONSTANT,
         size: int | None = None,
     ) -> LegResult:
-        """Server-side fusion: one ``hybrid`` query through a search pipeline.
+        """Server-side fusion (:class:`.opensearch_fusion.ServerFusion`) against the alias.
 
         Same result shape as one leg (named ``hybrid``), so relevance engineers
         can compare it with the service's client-side fusion.
         """
-        release = self.cluster.release()
-        pipeline = req.search_pipeline(
-            method, normalization, [weights.get("lexical", 1.0), weights.get("vector", 1.0)], rank_constant, release
+        return self.fusion.run(
+            self.alias, lexical, vector, access, method=method, weights=weights, normalization=normalization,
+            rank_constant=rank_constant, size=size or max(lexical.k, vector.k),
+            whole_documents=self._whole_documents(None), shard_timeout_s=self._shard_timeout_s(),
         )
-        pipeline_id = self._ensure_pipeline(pipeline)
-        body = req.hybrid_body(
-            lexical, vector, access, self.settings.title_boost, size or max(lexical.k, vector.k),
-            self._whole_documents(None), release, self.settings.hnsw_ef_search,
-        )
-        body["timeout"] = req.search_timeout(self._shard_timeout_s())
-        started = time.perf_counter()
-        response = self.cluster.call(
-            "running the hybrid query",
-            self.client.search,
-            index=self.alias,
-            body=body,
-            params={
-                "search_pipeline": pipeline_id,
-                "preference": req.search_preference(access.tenant, [lexical, vector]),
-                DEADLINE_PARAM: self.settings.leg_timeout_s,
-            },
-        )
-        took = float(response.get("took", elapsed_ms(started)))
-        return LegResult(name="hybrid", hits=req.leg_hits(response), took_ms=took, partial=req.is_partial(response))
-
-    def _ensure_pipeline(self, body: dict[str, Any]) -> str:
-        pipeline_id = req.pipeline_id(body)
-        if pipeline_id not in self._pipelines:
-            self.cluster.call(
-                f"installing search pipeline {pipeline_id}",
-                self.client.transport.perform_request,
-                "PUT",
-                f"/_search/pipeline/{pipeline_id}",
-                body=body,
-            )
-            self._pipelines.add(pipeline_id)
-        return pipeline_id
 
     def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         if not chunk_ids:
@@ -247,7 +175,7 @@ class OpenSearchBackend:
             self.client.mget,
             index=self.alias,
             body={"ids": list(chunk_ids)},
-            params={"_source_excludes": f"{req.EMBEDDING},{DOCUMENT_TEXT}"},
+            params={"_source_excludes": f"{EMBEDDING},{DOCUMENT_TEXT}"},
         )
         return {
             doc["_id"]: req.chunk_from_source(doc["_id"], doc["_source"])

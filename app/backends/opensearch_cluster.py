@@ -17,9 +17,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from opensearchpy import exceptions as os_exc
 from opensearchpy import helpers
 
+from app.backends import opensearch_queries as queries
 from app.backends import opensearch_requests as req
 from app.backends.base import BackendError, Chunk, WriteInProgress
-from app.backends.opensearch_client import SEND_ONCE_PARAM, error_reason, translate
+from app.backends.opensearch_client import DEADLINE_PARAM, SEND_ONCE_PARAM, error_reason, translate
 from app.backends.opensearch_versions import HYBRID_QUERY_SINCE, Release, UnsupportedByCluster, parse_release
 from app.settings import Settings
 
@@ -48,6 +49,7 @@ class Cluster:
         self.client = client
         self.settings = settings
         self._release: Release | None = None
+        self._shard_counts: dict[str, int] = {}
 
     def release(self) -> Release:
         """The cluster's ``(major, minor)`` version, read once (``GET /``)."""
@@ -138,6 +140,32 @@ class Cluster:
             "it may still have started, so it is not sent again",
             index=writes,
         ) from cause
+
+    def msearch(self, searches: Mapping[str, tuple[dict[str, Any], dict[str, Any]]], deadline: float) -> dict[str, Any]:
+        """One ``_msearch`` of ``searches`` (name → header, body) under the monotonic
+        ``deadline``; the answer item of each name."""
+        names = list(searches)
+        response = self.call(
+            "searching",
+            self.client.msearch,
+            body=queries.msearch_lines(searches[name] for name in names),
+            params={DEADLINE_PARAM: max(0.001, deadline - time.monotonic())},
+        )
+        items = response.get("responses", [])
+        if len(items) != len(names):
+            raise BackendError(f"_msearch answered {len(items)} of {len(names)} legs")
+        return dict(zip(names, items))
+
+    def shard_count(self, index: str) -> int:
+        """Primary shards of ``index``, read once per index (a count never changes)."""
+        count = self._shard_counts.get(index)
+        if count is None:
+            found = self.call(
+                f"reading the settings of {index}", self.client.indices.get_settings, index=index, name="index.number_of_shards"
+            )
+            count = max(int(s["settings"]["index"]["number_of_shards"]) for s in found.values())
+            self._shard_counts[index] = count
+        return count
 
     def count(self, index: str, query: Mapping[str, Any] | None = None) -> int:
         """Chunks in ``index`` (matching ``query``)."""

@@ -51,6 +51,8 @@ TEMPLATE_MODELS: Mapping[int, TemplateModel] = {
 #: The whole-document field of template versions with document-level BM25; only a
 #: document's first chunk has it, so its BM25 statistics count documents.
 DOCUMENT_TEXT = "doc_text"
+#: The ``knn_vector`` field holding each chunk's embedding.
+EMBEDDING = "embedding"
 
 
 def template_name(alias: str, version: int) -> str:
@@ -128,7 +130,7 @@ def build_template(version: int, settings: Settings | None = None) -> dict[str, 
                     "url": {"type": "keyword", "index": False},
                     "updated_at": {"type": "date", "format": "strict_date_optional_time"},
                     "content_hash": keyword,
-                    "embedding": embedding_mapping(settings, model.dimension),
+                    EMBEDDING: embedding_mapping(settings, model.dimension),
                 },
             },
         },
@@ -161,7 +163,7 @@ def render_template(version: int, settings: Settings) -> dict[str, Any]:
     index["knn.algo_param.ef_search"] = settings.hnsw_ef_search
     index["number_of_shards"] = settings.opensearch_shards
     index["number_of_replicas"] = settings.opensearch_replicas
-    embedding = body["template"]["mappings"]["properties"]["embedding"]
+    embedding = body["template"]["mappings"]["properties"][EMBEDDING]
     embedding.update(embedding_mapping(settings, embedding["dimension"]))
     return body
 

@@ -17,7 +17,8 @@ from app.errors import InvalidRequest
 from app.ingest import ingest_documents
 from app.rerank import NoReranker, RerankOutcome
 from app.search_request import SearchRequest
-from app.search_service import SearchService, snippet
+from app.search_hits import snippet
+from app.search_service import SearchService
 from app.settings import Settings
 
 

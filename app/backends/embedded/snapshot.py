@@ -37,6 +37,7 @@ from app.backends.embedded.store import (
     read_info,
     reason,
 )
+from app.backends.embedded.narrowing import clause_mask
 from app.backends.embedded.text_index import BM25_FACTOR, TextIndex
 from app.backends.embedded.vectors import load_graph, over_fetch
 from app.clock import elapsed_ms
@@ -73,7 +74,9 @@ class Snapshot:
                     for key in ("generation", "text_generation", "hnsw_generation")
                 )
                 self.rows, self.vectors = load_vectors(db, self.info.dimension)
-                columns = db.execute("SELECT chunk_id, doc_id, tenant, acl, metadata FROM chunks ORDER BY row").fetchall()
+                columns = db.execute(
+                    "SELECT chunk_id, doc_id, tenant, acl, metadata, updated_at FROM chunks ORDER BY row"
+                ).fetchall()
                 db.execute("COMMIT")
             finally:
                 db.close()
@@ -96,7 +99,7 @@ class Snapshot:
         self._doc_codes = np.empty(len(self.rows), dtype=np.int64)
         acl_postings: dict[str, list[int]] = {}
         meta_postings: dict[tuple[str, str], list[int]] = {}
-        for pos, (chunk_id, doc_id, tenant, acl, metadata) in enumerate(columns):
+        for pos, (chunk_id, doc_id, tenant, acl, metadata, _) in enumerate(columns):
             chunk_ids.append(chunk_id)
             doc_ids.append(doc_id)
             tenants[pos] = tenant_codes.setdefault(tenant, len(tenant_codes))
@@ -109,6 +112,8 @@ class Snapshot:
         # Object arrays (of the same strings): a leg's hits are gathered with one take.
         self.chunk_ids = np.array(chunk_ids, dtype=object)
         self.doc_ids = np.array(doc_ids, dtype=object)
+        #: ``updated_at`` per position ("" when absent): fixed-width strings compare as the stored text.
+        self._updated_at = np.array([row[5] or "" for row in columns], dtype=str)
         self.info = replace(self.info, chunks=len(self.rows), documents=len(doc_codes))
         #: Chunks per document, rounded up: how deep a leg must go for N documents.
         self._chunks_per_document = max(1, math.ceil(len(self.rows) / max(1, len(doc_codes))))
@@ -168,7 +173,7 @@ class Snapshot:
     # -------------------------------------------------------------- filters
     def allowed(self, access: AccessFilter) -> tuple[np.ndarray, int]:
         """Boolean mask over chunk positions that ``access`` admits, and how many it admits."""
-        key = (access.tenant, access.principals, tuple(sorted(access.metadata.items())))
+        key = (access.tenant, access.principals, tuple(sorted(access.metadata.items())), access.narrowing)
         with self._masks_lock:
             cached = self._masks.get(key)
             if cached is not None:
@@ -192,6 +197,8 @@ class Snapshot:
                     if postings is not None:
                         matching[postings] = True
                 mask &= matching
+            if access.narrowing is not None:
+                mask &= clause_mask(access.narrowing, self.doc_ids, self._updated_at, self._meta)
         mask.setflags(write=False)
         cached = (mask, int(np.count_nonzero(mask)))
         with self._masks_lock:

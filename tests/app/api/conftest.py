@@ -12,9 +12,9 @@ from app.web import create_app
 
 TINY_CORPUS = [
     Document("acme-1", "Reset your password", "Open Settings, choose Security and click Reset password. A reset link is emailed.", "acme", ("*",),
-             url="https://help.acme.example/1", metadata={"category": ("account",)}),
+             url="https://help.acme.example/1", metadata={"category": ("account",)}, updated_at="2024-03-01T00:00:00Z"),
     Document("acme-2", "SAML single sign-on login failures", "If users cannot sign in through SAML, check the IdP certificate and the clock skew.", "acme", ("*",),
-             metadata={"category": ("sso",)}),
+             metadata={"category": ("sso",)}, updated_at="2025-01-15T00:00:00Z"),
     Document("acme-3", "Database failover runbook", "Promote the replica with the failover script when the primary database is down.", "acme", ("group:sre",),
              metadata={"category": ("runbook",), "audience": ("internal",)}),
     Document("acme-4", "Invoice and billing questions", "Invoices are issued monthly. Update the card on file under Billing.", "acme", ("*",),

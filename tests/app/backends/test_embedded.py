@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from chunk_keys import keyed
+from filter_clauses import clauses, document_fields
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -585,3 +586,29 @@ def test_template_2_ranks_whole_documents_by_lucenes_bm25(tmp_path: Path) -> Non
     backend.delete_documents("docs-v2", [doc_key("t1", "d2")])
     hits = backend.run_legs({"lexical": LexicalLeg("database failover drills", 10)}, AccessFilter("t1", EVERYONE))
     assert [h.doc_id for h in hits["lexical"].hits] == ["d0"]
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fields=st.lists(document_fields, min_size=1, max_size=6),
+    narrowing=clauses,
+    principals=st.sets(st.sampled_from(["group:a", "user:nobody"]), min_size=1),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_narrowing_inside_both_legs_admits_what_the_reference_admits(tmp_path_factory, fields, narrowing, principals, seed) -> None:
+    rng = np.random.default_rng(seed)
+    backend = new_backend(tmp_path_factory.mktemp("idx"))
+    chunks = {
+        f"d{i}": [dataclasses.replace(
+            make_chunk(f"d{i}", "t", "alpha words", unit(rng), metadata=metadata, acl=("*",) if i % 3 else ("group:a",)),
+            updated_at=updated_at,
+        )]
+        for i, (metadata, updated_at) in enumerate(fields)
+    }
+    chunks["x"] = [make_chunk("x", "t", "alpha words", unit(rng), tenant="t2", metadata={"team": ("a",)})]
+    backend.replace_documents("docs-v1", keyed(chunks))
+    access = AccessFilter("t1", frozenset(principals), narrowing=narrowing)
+    want = {doc for doc, (c,) in chunks.items() if access.admits(c)}
+    results = backend.run_legs({"lexical": LexicalLeg("alpha", 50), "vector": VectorLeg(unit(rng), 50)}, access)
+    assert {h.doc_id for h in results["lexical"].hits} == want
+    assert {h.doc_id for h in results["vector"].hits} == want

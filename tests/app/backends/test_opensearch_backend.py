@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import base64
 import socket
 
@@ -12,6 +14,9 @@ from app.backends.base import AccessFilter, BackendError, Chunk, IndexInfo, Inde
 from app.backends.opensearch import BulkFailed, OpenSearchBackend
 from app.backends.opensearch_client import SEARCH_ATTEMPTS
 from chunk_keys import keyed
+from filter_clauses import clauses
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 
 DIM = 4
 RNG = np.random.default_rng(7)
@@ -238,3 +243,28 @@ def test_serverless_is_refused_with_the_reason(os_settings, stub) -> None:
     with pytest.raises(ValueError, match=r"aoss \(OpenSearch Serverless\) is not supported: vector collections assign their own document ids"):
         OpenSearchBackend(os_settings.replace(opensearch_aws_service="aoss", opensearch_aws_region="eu-west-1"))
     assert stub.requests == []
+
+
+def narrowed_corpus() -> dict[str, list[Chunk]]:
+    """Six documents whose fields cover the strategies' vocabulary (filter_clauses)."""
+    fields = [({"team": ("a",)}, "2024-01-01T00:00:00Z"), ({"team": ("b",), "lang": ("a", "c")}, None),
+              ({}, "2024-06-01T00:00:00Z"), ({"lang": ("b",)}, "2025-01-01T00:00:00Z"),
+              ({"team": ("c",)}, "2024-06-01T00:00:00Z"), ({"team": ("a", "b")}, None)]
+    return {
+        f"d{i}": [dataclasses.replace(chunk(f"d{i}", 0, "Database", "database words"), metadata=metadata, updated_at=updated_at)]
+        for i, (metadata, updated_at) in enumerate(fields)
+    }
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(narrowing=clauses)
+def test_narrowing_reaches_both_legs_as_the_reference_admits(backend: OpenSearchBackend, narrowing) -> None:
+    if backend.alias_target() is None:
+        backend.create_index(IndexInfo(name="docs-v1", template_version=1, model_version="test-model", dimension=DIM))
+        backend.switch_alias("docs-v1")
+        backend.replace_documents("docs-v1", keyed(narrowed_corpus()))
+    access = AccessFilter("t1", frozenset({"group:eng"}), narrowing=narrowing)
+    want = {doc for doc, (c,) in narrowed_corpus().items() if access.admits(c)}
+    results = backend.run_legs({"lexical": LexicalLeg("database", 10), "vector": VectorLeg(np.ones(DIM, np.float32), 10)}, access)
+    assert {h.doc_id for h in results["lexical"].hits} == want
+    assert {h.doc_id for h in results["vector"].hits} == want

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from app.analysis import LUCENE_ENGLISH_STOP_WORDS, analyzer, lexical_design, opensearch_analysis
+from app.backends import opensearch_queries as queries
 from app.backends import opensearch_requests as req
 from app.backends.base import AccessFilter, Chunk, IndexInfo, LexicalLeg, VectorLeg
 from app.backends.opensearch_templates import (
@@ -33,15 +34,15 @@ def body_ref(api_spec, method: str, path: str) -> str:
 
 def bodies() -> dict[str, tuple[str, str, object]]:
     """name → (method, path, body) of everything the backend sends as JSON."""
-    pipeline_rrf = req.search_pipeline("rrf", "min_max", [1, 1], 60)
-    pipeline_linear = req.search_pipeline("linear", "l2", [0.3, 0.7], 60)
+    pipeline_rrf = queries.search_pipeline("rrf", "min_max", [1, 1], 60)
+    pipeline_linear = queries.search_pipeline("linear", "l2", [0.3, 0.7], 60)
     return {
         "template": ("PUT", "/_index_template/docs-v1", render_template(1, Settings(opensearch_knn_engine="faiss"))),
         "create_index": ("PUT", "/docs-v1-000001", req.create_index_body(IndexInfo("docs-v1", 1, "m", 8), Settings(), "2024-01-01T00:00:00Z")),
         "aliases": ("POST", "/_aliases", req.alias_actions("docs", "docs-v2-000001", ["docs-v1-000001"])),
         "pipeline_rrf": ("PUT", "/_search/pipeline/p", pipeline_rrf),
         "pipeline_linear": ("PUT", "/_search/pipeline/p", pipeline_linear),
-        "hybrid": ("POST", "/docs/_search", req.hybrid_body(LEX, VEC, ACCESS, 2.0, 10)),
+        "hybrid": ("POST", "/docs/_search", queries.hybrid_body(LEX, VEC, ACCESS, 2.0, 10)),
         "reindex": ("POST", "/_reindex", req.reindex_body("docs-v1-000001", "docs-v1-000002")),
         "scan": ("POST", "/_search", req.scan_body("pit", "2m", 500, ["doc_id"], ["d1#0"], req.first_chunks_query())),
         "delete_stale": ("POST", "/docs-v1-000001/_delete_by_query", req.stale_chunks_query("t1", ["d1"], ["t1/d1#0"])),
@@ -58,10 +59,10 @@ def test_every_json_body_matches_the_spec(api_spec, name: str) -> None:
 
 
 def test_msearch_lines_match_the_spec(api_spec) -> None:
-    header = req.msearch_header("docs", req.search_preference("t1", [LEX, VEC]), global_statistics=True)
-    lines = req.msearch_lines(
+    header = queries.msearch_header("docs", queries.search_preference("t1", [LEX, VEC]), global_statistics=True)
+    lines = queries.msearch_lines(
         (header, body)
-        for body in [req.leg_body(req.lexical_query(LEX, ACCESS, 2.0), 30, 4.0), req.leg_body(req.vector_query(VEC, ACCESS, 128), 30)]
+        for body in [queries.leg_body(queries.lexical_query(LEX, ACCESS, 2.0), 30, 4.0), queries.leg_body(queries.vector_query(VEC, ACCESS, 128), 30)]
     )
     assert lines[0]["search_type"] == "dfs_query_then_fetch" and lines[1]["timeout"] == "4000ms"
     assert lines[3]["query"]["knn"]["embedding"]["method_parameters"] == {"ef_search": 128}
@@ -108,7 +109,7 @@ def test_a_misspelled_key_is_rejected(api_spec, case: str) -> None:
 
 def test_misplaced_filter_is_rejected(api_spec) -> None:
     """The k-NN filter belongs inside ``knn.<field>``, not beside the field."""
-    body = req.leg_body(req.vector_query(VEC, ACCESS), 10)
+    body = queries.leg_body(queries.vector_query(VEC, ACCESS), 10)
     body["query"]["knn"]["filter"] = body["query"]["knn"]["embedding"].pop("filter")
     assert api_spec.errors(api_spec.schema("_core.msearch", "MultisearchBody"), body)
 

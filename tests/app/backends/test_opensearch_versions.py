@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.backends import opensearch_requests as req
+from app.backends import opensearch_queries as queries
 from app.backends.base import IndexInfo, LexicalLeg, QueryRejected, VectorLeg
 from app.backends.opensearch import OpenSearchBackend
 from app.backends.opensearch_versions import UnsupportedByCluster, parse_release
@@ -68,7 +68,7 @@ def test_all_zero_weights_are_refused_before_the_cluster(live: OpenSearchBackend
 
 @given(st.lists(st.floats(0, 1000, allow_nan=False), min_size=2, max_size=4).filter(lambda w: sum(w) > 1e-6))
 def test_unit_sum_weights_keep_the_ratios(weights: list[float]) -> None:
-    scaled = req.unit_sum_weights(weights)
+    scaled = queries.unit_sum_weights(weights)
     assert abs(sum(scaled) - 1.0) < 1e-9 and all(0.0 <= w <= 1.0 for w in scaled)
     top = max(range(len(weights)), key=weights.__getitem__)
     for w, s in zip(weights, scaled):
@@ -99,8 +99,8 @@ def test_from_2_19_each_sub_query_ranks_to_the_pagination_depth(live: OpenSearch
 @pytest.mark.parametrize("stub_version", ["2.11.1"])
 def test_the_stub_refuses_pagination_depth_before_2_19(live: OpenSearchBackend) -> None:
     fused(live, "linear", {"lexical": 0.5, "vector": 0.5})  # installs the pipeline
-    body = req.hybrid_body(LexicalLeg("x", 5), VectorLeg(np.ones(DIM, np.float32), 5), USER, 1.0, 5)  # latest release
-    pipeline = next(iter(live._pipelines))
+    body = queries.hybrid_body(LexicalLeg("x", 5), VectorLeg(np.ones(DIM, np.float32), 5), USER, 1.0, 5)  # latest release
+    pipeline = next(iter(live.fusion.pipelines))
     with pytest.raises(QueryRejected, match=r"\[hybrid\] query does not support \[pagination_depth\]"):
         live.cluster.call("x", live.client.search, index="docs", body=body, params={"search_pipeline": pipeline})
 

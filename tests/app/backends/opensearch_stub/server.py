@@ -675,7 +675,18 @@ class StubCluster:
                 return False, 0.0
             if any(self._match(c, doc, doc_id)[0] for c in _as_list(spec.get("must_not"))):
                 return False, 0.0
+            should = _as_list(spec.get("should"))
+            if should and int(spec.get("minimum_should_match", 0 if spec.get("must") or spec.get("filter") else 1)) > 0:
+                if not any(self._match(c, doc, doc_id)[0] for c in should):
+                    return False, 0.0
             return True, score
+        if kind == "range":
+            ((path, bounds),) = spec.items()
+            checks = {"gt": str.__gt__, "gte": str.__ge__, "lt": str.__lt__, "lte": str.__le__}
+            ok = any(all(checks[op](str(v), str(b)) for op, b in bounds.items()) for v in _values(doc, path))
+            return ok, 0.0
+        if kind == "exists":
+            return bool(_values(doc, spec["field"])), 0.0
         if kind == "match":  # one field; a field a document lacks matches nothing (as in Lucene)
             ((name, wanted),) = spec.items()
             text = wanted["query"] if isinstance(wanted, dict) else wanted
