@@ -266,3 +266,30 @@ def test_profiles_are_listed_and_selectable(client, indexed_settings, token_for)
     assert overridden["fusion"]["method"] == "rrf" and overridden["fusion"]["weights"]["vector"] == 0.0
     missing = search(client, headers, query="invoice", profile="nope")
     assert missing.status_code == 400 and "unknown profile" in missing.json["error"]["message"]
+
+
+def test_facets_count_the_candidates_and_post_filters_narrow_only_the_hits(client, token_for) -> None:
+    headers = token_for("acme", "user:bob")
+    plain = search(client, headers, query="reset password sign in", facets=[{"field": "category", "size": 2}]).json
+    facet = plain["facets"]["category"]
+    assert facet["documents"] == plain["total"] and len(facet["buckets"]) == 2
+    assert sum(b["count"] for b in facet["buckets"]) + facet["other"] == plain["total"]  # one category each
+    narrowed = search(client, headers, query="reset password sign in", facets=[{"field": "category"}],
+                      post_filters={"category": "sso"}).json
+    assert [h["id"] for h in narrowed["hits"]] == ["acme-2"] and narrowed["total"] == 1
+    assert narrowed["facets"]["category"]["documents"] == plain["total"]
+
+
+def test_highlight_marks_the_analysed_query_terms(client, token_for) -> None:
+    body = search(client, token_for("acme", "user:bob"), query="resetting passwords",
+                  highlight={"fields": ["title"], "pre_tag": "[", "post_tag": "]"}).json
+    top = body["hits"][0]
+    assert top["id"] == "acme-1" and top["highlight"] == {"title": ["[Reset] your [password]"]}  # stemmed matches
+
+
+def test_facets_and_highlight_are_validated(client, token_for) -> None:
+    headers = token_for("acme", "user:bob")
+    for extra, field in (({"facets": [{"field": "bad key!"}]}, "facets"), ({"highlight": {"fields": ["url"]}}, "highlight"),
+                         ({"facets": [{"field": "category", "size": 1000}]}, "facets")):
+        response = search(client, headers, query="password", **extra)
+        assert response.status_code == 400 and field in response.json["error"]["details"]
