@@ -231,13 +231,13 @@ class SearchService:
         for leg, run in retrieved.runs.items():
             for doc_id, _ in run:
                 shown.setdefault(doc_id, retrieved.best_chunk[leg][doc_id].chunk_id)
-        chunks = self._fetch(list(shown.values()), plan.access)
+        chunks = self._fetch(list(shown.values()), plan.access, text=False)
         documents = {doc_id: chunks[chunk_id] for doc_id, chunk_id in shown.items() if chunk_id in chunks}
         counts = count_facets(request.facets, list(documents.values()))
         if request.post_filter is not None:
             documents = {doc_id: c for doc_id, c in documents.items() if admits(request.post_filter, c)}
             ranked = [doc for doc in ranked if doc.fused.doc_id in documents]
-        return ranked, Faceted(counts, len(documents)), chunks
+        return ranked, Faceted(counts, len(documents)), {}
 
     def _page(self, plan: Plan, ranked: list[RankedDocument], chunks: dict[str, Chunk]) -> list[dict[str, Any]]:
         """The requested page, only documents whose shown chunk the caller may read
@@ -320,7 +320,7 @@ class SearchService:
                 f"a retrieval leg took longer than {self.settings.leg_timeout_s} s", retry_after_s=RETRY_AFTER_S
             ) from None
 
-    def _fetch(self, chunk_ids: Sequence[str], access: AccessFilter) -> dict[str, Chunk]:
+    def _fetch(self, chunk_ids: Sequence[str], access: AccessFilter, *, text: bool = True) -> dict[str, Chunk]:
         """The stored chunks ``access`` admits, by id.
 
         A fetch reads the chunk as stored now, which may be a newer version than
@@ -328,7 +328,7 @@ class SearchService:
         mget), so access is checked again on what comes back.
         """
         try:
-            found = self.backend.fetch_chunks(chunk_ids)
+            found = self.backend.fetch_chunks(chunk_ids, text=text)
         except BackendError as exc:
             raise backend_unavailable(exc) from None
         return {chunk_id: chunk for chunk_id, chunk in found.items() if access.admits(chunk)}

@@ -1,4 +1,4 @@
-"""Locust suite for POST /v1/search with a realistic mix of callers and requests.
+"""Locust suite for POST /v1/search (and the ``_search`` facade) with a realistic mix of callers and requests.
 
 Run it through ``make loadtest`` (``loadtests/run.py``), which starts the
 service and checks the budgets. Environment:
@@ -8,7 +8,7 @@ service and checks the budgets. Environment:
   ``{"_id", "text"}``; queries without a tenant are dealt round-robin to the
   personas of those that have one (or to ``LOADTEST_PERSONAS``).
 - ``LOADTEST_PERSONAS``: extra callers, ``tenant:p1,p2;tenant2:p3``.
-- ``LOADTEST_WEIGHTS``: task weights, ``hybrid=6,page=2,explain=1,rerank=1``.
+- ``LOADTEST_WEIGHTS``: task weights, ``hybrid=6,page=2,explain=1,rerank=1,facade=1``.
 - ``LOADTEST_WAIT_MS``: think time between a user's requests (default 0).
 - ``LOADTEST_SUMMARY``: where to write exact percentiles (JSON) at the end.
 
@@ -35,7 +35,12 @@ from loadtests.stats import summarize
 from loadtests.workload import build_workload, deal_order, load_queries, mint_tokens, parse_personas
 
 DEFAULT_QUERIES = PROJECT_ROOT / "sample_data" / "queries.jsonl"
-DEFAULT_WEIGHTS = {"hybrid": 6, "page": 2, "explain": 1, "rerank": 1}
+DEFAULT_WEIGHTS = {"hybrid": 6, "page": 2, "explain": 1, "rerank": 1, "facade": 1}
+#: What an OpenSearch search UI sends the facade: its query, highlights and one facet.
+FACADE_EXTRAS = {
+    "highlight": {"fields": {"title": {}, "body": {}}},
+    "aggs": {"categories": {"terms": {"field": "metadata.category", "size": 10}}},
+}
 
 
 def _weights(spec: str) -> dict[str, int]:
@@ -72,14 +77,17 @@ class SearchUser(FastHttpUser):
         self.headers = {"Authorization": f"Bearer {TOKENS[self.persona]}", "Content-Type": "application/json"}
 
     def _search(self, kind: str, **body: Any) -> None:
-        body = {"query": random.choice(self.queries), **body}
-        with self.client.post("/v1/search", data=orjson.dumps(body), headers=self.headers, name=kind, catch_response=True) as response:
+        self._post(kind, "/v1/search", {"query": random.choice(self.queries), **body})
+
+    def _post(self, kind: str, path: str, body: dict[str, Any]) -> None:
+        with self.client.post(path, data=orjson.dumps(body), headers=self.headers, name=kind, catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}: {(response.text or '')[:200]}")
                 return
             try:
                 # orjson: the client shares the 2 cores with the server; the stdlib took ~4x as long per answer.
                 answer = orjson.loads(response.content)
+                answer = answer.get("hybrid", answer)  # the facade keeps the service's details there
                 timings = answer["timings_ms"]
             except (ValueError, KeyError, TypeError):
                 response.failure("200 without a search answer")
@@ -100,6 +108,11 @@ class SearchUser(FastHttpUser):
     @task(WEIGHTS["explain"])
     def explain(self) -> None:
         self._search("explain", rerank={"enabled": False}, explain=True)
+
+    @task(WEIGHTS["facade"])
+    def facade(self) -> None:
+        query = {"match": {"body": random.choice(self.queries)}}
+        self._post("facade", "/docs/_search", {"query": query, **FACADE_EXTRAS})
 
     @task(WEIGHTS["rerank"])
     def rerank(self) -> None:

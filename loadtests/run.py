@@ -40,6 +40,8 @@ from loadtests.budgets import check, load_budgets, passed, render_table, without
 HOST = "127.0.0.1"  # never anything else: the machine is shared
 #: The request type that asks for reranking (the locustfile's name for it).
 RERANK_TYPE = "hybrid+rerank"
+#: Route templates of the searches the users send (the service's API and the ``_search`` facade).
+SEARCH_ROUTES = ("/v1/search", "/<target>/_search")
 MAX_USERS = 8
 
 
@@ -51,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--queries", type=Path, action="append", default=None,
                         help="query JSONL (repeatable; sample or BEIR layout); default: the sample queries and the shared BEIR ones")
     parser.add_argument("--personas", default="", help="extra callers for untagged queries: 'tenant:p1,p2;tenant2:p3'")
-    parser.add_argument("--weights", default="", help="task weights, e.g. hybrid=6,page=2,explain=1,rerank=1")
+    parser.add_argument("--weights", default="", help="task weights, e.g. hybrid=6,page=2,explain=1,rerank=1,facade=1")
     parser.add_argument("--wait-ms", type=float, default=0.0, help="think time between a user's requests")
     parser.add_argument("--rerank", action="store_true", help="serve with HYBRID_RERANK_ENABLED=true")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the config's)")
@@ -193,7 +195,7 @@ def searches_per_worker(metrics_dir: Path) -> list[int]:
         try:
             counts.append(int(sum(
                 value for key, value, _ in values.read_all_values()
-                if (parsed := json.loads(key))[0] == "hybrid_http_requests" and parsed[2].get("endpoint") == "/v1/search"
+                if (parsed := json.loads(key))[0] == "hybrid_http_requests" and parsed[2].get("endpoint") in SEARCH_ROUTES
             )))
         finally:
             values.close()

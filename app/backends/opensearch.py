@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 #: Share of a search's deadline the shards may use before answering what they
 #: have (``timed_out``): the rest carries the reply back before the client gives up.
 SHARD_TIMEOUT_SHARE = 0.8
+#: What ``fetch_chunks(..., text=False)`` reads: access fields and metadata, no text.
+ACCESS_SOURCE = "doc_id,chunk_id,position,tenant,acl,metadata,updated_at,content_hash"
 
 
 class OpenSearchBackend:
@@ -167,7 +169,7 @@ class OpenSearchBackend:
             whole_documents=self._whole_documents(None), shard_timeout_s=self._shard_timeout_s(),
         )
 
-    def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+    def fetch_chunks(self, chunk_ids: Sequence[str], *, text: bool = True) -> dict[str, Chunk]:
         if not chunk_ids:
             return {}
         response = self.cluster.call(
@@ -175,7 +177,7 @@ class OpenSearchBackend:
             self.client.mget,
             index=self.alias,
             body={"ids": list(chunk_ids)},
-            params={"_source_excludes": f"{EMBEDDING},{DOCUMENT_TEXT}"},
+            params={"_source_excludes": f"{EMBEDDING},{DOCUMENT_TEXT}"} if text else {"_source_includes": ACCESS_SOURCE},
         )
         return {
             doc["_id"]: req.chunk_from_source(doc["_id"], doc["_source"])

@@ -23,7 +23,7 @@ def write_counters(path: Path, counts: dict[tuple[str, str], float]) -> None:
 
 def test_searches_are_counted_per_worker_file(tmp_path: Path) -> None:
     write_counters(tmp_path / "counter_101.db", {("/v1/search", "200"): 40, ("/v1/search", "400"): 2, ("/readyz", "200"): 9})
-    write_counters(tmp_path / "counter_102.db", {("/v1/search", "200"): 120})
+    write_counters(tmp_path / "counter_102.db", {("/v1/search", "200"): 100, ("/<target>/_search", "200"): 20})
     write_counters(tmp_path / "counter_103.db", {("/readyz", "200"): 3})  # a worker no user reached
     (tmp_path / "histogram_101.db").write_bytes(b"")  # other kinds of file are not read
     assert searches_per_worker(tmp_path) == [120, 42, 0]

@@ -78,8 +78,8 @@ class EmbeddedBackend:
         done.update({name: future.result(timeout=self.settings.leg_timeout_s) for name, future in futures.items()})
         return {name: done[name] for name in legs}
 
-    def fetch_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
-        return self._current().fetch(chunk_ids)
+    def fetch_chunks(self, chunk_ids: Sequence[str], *, text: bool = True) -> dict[str, Chunk]:
+        return self._current().fetch(chunk_ids, text=text)
 
     def live_index(self) -> IndexInfo:
         return self._current().info

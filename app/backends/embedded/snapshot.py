@@ -30,6 +30,7 @@ from app.backends.base import (
     VectorLeg,
 )
 from app.backends.embedded.store import (
+    ACCESS_COLUMNS,
     SHOWN_COLUMNS,
     chunk_from_row,
     load_vectors,
@@ -371,7 +372,7 @@ class Snapshot:
             self._db, self._db_pid = open_store(self.path, readonly=True), os.getpid()
         return self._db
 
-    def fetch(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+    def fetch(self, chunk_ids: Sequence[str], *, text: bool = True) -> dict[str, Chunk]:
         if not chunk_ids:
             return {}
         # Without the vector, as the OpenSearch backend's _source_excludes: these
@@ -381,7 +382,7 @@ class Snapshot:
         try:
             with self._db_lock:
                 rows = self._connection().execute(
-                    f"SELECT {SHOWN_COLUMNS}, NULL, NULL FROM chunks "
+                    f"SELECT {SHOWN_COLUMNS if text else ACCESS_COLUMNS}, NULL, NULL FROM chunks "
                     f"WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})",
                     list(chunk_ids),
                 ).fetchall()

@@ -22,6 +22,8 @@ SCHEMA_VERSION = 3
 #: What a shown chunk needs (fetch); CHUNK_COLUMNS adds what writes and copies need.
 SHOWN_COLUMNS = "chunk_id, doc_id, position, title, text, tenant, acl, metadata, url, updated_at, content_hash"
 CHUNK_COLUMNS = f"{SHOWN_COLUMNS}, document_body, vector"
+#: SHOWN_COLUMNS' shape without the text: what access checks and facets read.
+ACCESS_COLUMNS = "chunk_id, doc_id, position, '', '', tenant, acl, metadata, NULL, updated_at, content_hash"
 
 
 def open_store(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
