@@ -255,11 +255,17 @@ class Snapshot:
                 keep = _admitted(mask, positions)
                 if np.count_nonzero(keep) >= k or len(positions) < fetch:
                     return positions[keep][:k], scores[keep][:k]
-            positions, scores = ranked(TextIndex.filtered(schema, text_query, access), k)
             # The mask, not the text index, is the truth: after an interrupted write the
-            # text index may hold rows this snapshot does not (or no longer) admit.
-            keep = _admitted(mask, positions)
-            return positions[keep], scores[keep]
+            # text index may hold rows this snapshot does not (or no longer) admit. The
+            # text index filters tenant, ACL and metadata only, so a narrowing clause is
+            # applied by the mask: rank deeper until k pass it or the matches run out.
+            filtered, depth = TextIndex.filtered(schema, text_query, access), k
+            while True:
+                positions, scores = ranked(filtered, depth)
+                keep = _admitted(mask, positions)
+                if access.narrowing is None or np.count_nonzero(keep) >= k or len(positions) < depth:
+                    return positions[keep][:k], scores[keep][:k]
+                depth *= 4
 
         if self.text.design.whole_documents:  # a hit is a document already
             return self._hits(*top(leg.k if leg.max_documents is None else min(leg.k, leg.max_documents)), None)

@@ -612,3 +612,18 @@ def test_narrowing_inside_both_legs_admits_what_the_reference_admits(tmp_path_fa
     results = backend.run_legs({"lexical": LexicalLeg("alpha", 50), "vector": VectorLeg(unit(rng), 50)}, access)
     assert {h.doc_id for h in results["lexical"].hits} == want
     assert {h.doc_id for h in results["vector"].hits} == want
+
+
+def test_a_narrowing_filter_keeps_k_lexical_hits_when_it_admits_only_low_ranked_chunks(tmp_path: Path) -> None:
+    """The text index filters tenant and ACL only: the narrowing clause must not cut the top k short."""
+    from app.filters import Terms
+
+    rng = np.random.default_rng(5)
+    backend = new_backend(tmp_path, lexical_post_filter_max_fetch=0)  # always the filtered plan
+    strong = {f"s{i}": [make_chunk(f"s{i}", "t", "alpha alpha alpha", unit(rng))] for i in range(40)}
+    weak = {f"w{i}": [make_chunk(f"w{i}", "t", "alpha and many other words here", unit(rng), metadata={"team": ("x",)})]
+            for i in range(5)}
+    backend.replace_documents("docs-v1", keyed({**strong, **weak}))
+    access = AccessFilter("t1", EVERYONE, narrowing=Terms("metadata.team", ("x",)))
+    hits = backend.run_legs({"lexical": LexicalLeg("alpha", 3)}, access)["lexical"].hits
+    assert len(hits) == 3 and all(h.doc_id.startswith("w") for h in hits)
