@@ -16,7 +16,7 @@ from typing import Sequence
 from app.settings import Settings
 
 #: Subcommand modules, in help order.
-COMMAND_MODULES = ("serve", "ingest", "token", "export_models", "index", "evaluate", "shadow")
+COMMAND_MODULES = ("serve", "ingest", "token", "export_models", "index", "evaluate", "shadow", "judgments")
 
 
 class CommandError(Exception):

@@ -7,6 +7,7 @@ caller's access) → retrieve (legs run concurrently) → fuse → rerank → re
 from __future__ import annotations
 
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
@@ -282,6 +283,8 @@ class SearchService:
             "degraded": retrieved.degraded,
             "timings_ms": timings.as_dict(),
             "request_id": request_id,
+            # The id a UI's User Behavior Insights events refer to (app.observability.ubi).
+            "query_id": uuid.uuid4().hex,
         }
 
     def _check_index(self) -> IndexInfo:

@@ -237,6 +237,9 @@ class Settings:
     #: File of the audit trail (one JSON line per search: caller, profile,
     #: returned ids); unset = the general log under the name ``hybrid.audit``.
     audit_log: Path | None = None
+    #: File of User Behavior Insights ``ubi_queries`` records (one JSON line per
+    #: search: query id, client id, returned ids); unset = none written.
+    ubi_log: Path | None = None
     #: Where gunicorn workers share Prometheus metric files (emptied at start);
     #: unset = a fresh temporary directory per server start.
     metrics_dir: Path | None = None

@@ -180,6 +180,7 @@ def _as_opensearch(parsed: CompatSearch, result: Mapping[str, Any], started: flo
     response["hybrid"] = {
         "profile": result["profile"], "fusion": result["fusion"], "degraded": result["degraded"],
         "failed_legs": failed, "timings_ms": result["timings_ms"], "request_id": result["request_id"],
+        "query_id": result["query_id"],
     }
     return response
 

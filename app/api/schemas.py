@@ -252,6 +252,7 @@ class SearchResponseSchema(Schema):
     degraded = fields.List(fields.String())
     timings_ms = fields.Dict(keys=fields.String(), values=fields.Float())
     request_id = fields.String()
+    query_id = fields.String(metadata={"description": "the id User Behavior Insights events of this answer refer to"})
 
 
 class ErrorBodySchema(Schema):

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from flask import Flask, Response, g, has_request_context, request
 
 from app.auth import Caller
-from app.observability import audit, logs, metrics, tracing
+from app.observability import audit, logs, metrics, tracing, ubi
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,10 @@ def observe_search(
         audit.record_search(caller, query, response, settings)
     except Exception:  # noqa: BLE001 - a full disk must not fail searches; the error is logged
         log.exception("could not write the audit record")
+    try:
+        ubi.record_query(caller, query, response, settings)
+    except Exception:  # noqa: BLE001 - as the audit record
+        log.exception("could not write the UBI query record")
     try:
         stages = response["timings_ms"]
         versions = (
