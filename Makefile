@@ -7,12 +7,12 @@ MODEL  := models/embedding/model_card.json
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install models sample loadtest bench clean opensearch-test
+.PHONY: run test install models sample loadtest bench clean opensearch-test browser
 
 run: $(STAMP) models sample  ## serve the sample corpus on 127.0.0.1:8080
 	$(BIN)/hybrid-search serve --dev --bind 127.0.0.1:8080
 
-test: $(STAMP) models  ## the whole test suite
+test: $(STAMP) models browser  ## the whole test suite
 	$(BIN)/python -m pytest
 
 install: $(STAMP)
@@ -26,6 +26,12 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	# Lucene 9.5 for the lucene-bm25 reference system: only the wheel's jar is used.
 	$(BIN)/python -m pip install --quiet --no-deps pyserini==0.22.1
 	touch $(STAMP)
+
+# Debian's Chromium and its driver, for the workbench browser test (skipped when present).
+browser:  ## headless Chromium for tests/app/api/test_workbench_browser.py
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 models: $(STAMP)  ## export the embedding model to ONNX (skipped when up to date)
 	$(BIN)/hybrid-search export-models

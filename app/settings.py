@@ -168,6 +168,8 @@ class Settings:
     #: random one kept in ``<data_dir>/dev-jwt-secret`` (mode 0600) that
     #: ``hybrid-search token`` signs with too; the server binds loopback only.
     dev_mode: bool = False
+    #: Serve the side-by-side page at ``/workbench`` (it runs searches as the token pasted into it).
+    workbench: bool = False
 
     # --- OpenSearch -------------------------------------------------------------
     opensearch_hosts: str = "https://localhost:9200"

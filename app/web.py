@@ -13,6 +13,7 @@ from app.api.json_provider import OrjsonProvider
 from app.api.redaction import path_names, redact
 from app.api.opensearch_compat import compat
 from app.api.routes import api
+from app.api.workbench import workbench
 from app.auth import TokenVerifier
 from app.components import Components
 from app.errors import PayloadTooLarge, ServiceError, Unavailable
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, **components: Any) -> Flask:
     app.extensions["hybrid"] = parts
     app.register_blueprint(api)
     app.register_blueprint(compat)
+    app.register_blueprint(workbench)
     server_paths = path_names(settings)
 
     @app.before_request
