@@ -29,7 +29,9 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+from app.evaluation.json_lines import json_records
 
 CLICK_ACTIONS = frozenset({"click"})
 IMPRESSION_ACTIONS = frozenset({"impression"})
@@ -57,20 +59,6 @@ def query_id(text: str) -> str:
     return "q" + hashlib.sha1(query_key(text).encode("utf-8")).hexdigest()[:12]
 
 
-def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                raise ValueError(f"{path}:{number}: not a JSON line") from None
-            if not isinstance(record, dict):
-                raise ValueError(f"{path}:{number}: not a JSON object")
-            yield number, record
-
-
 def _ordinal(record: dict[str, Any]) -> int | None:
     position = (record.get("event_attributes") or {}).get("position") or {}
     ordinal = position.get("ordinal")
@@ -89,7 +77,7 @@ def judge(queries_path: Path, events_path: Path, model: str = "coec", min_impres
         raise ValueError(f"unknown click model {model!r}; choose from {', '.join(MODELS)}")
     texts: dict[str, str] = {}
     shown: dict[str, list[str]] = {}
-    for number, record in _records(queries_path):
+    for number, record in json_records(queries_path):
         qid, text = record.get("query_id"), record.get("user_query")
         if text == "" and (record.get("query_attributes") or {}).get("query_hmac"):
             # The service's own records hold no raw text unless logging it is allowed:
@@ -106,7 +94,7 @@ def judge(queries_path: Path, events_path: Path, model: str = "coec", min_impres
     for qid, docs in shown.items():
         for rank, doc in enumerate(docs, start=1):
             impressions[(query_key(texts[qid]), doc)].append(rank)
-    for _, record in _records(events_path):
+    for _, record in json_records(events_path):
         action, qid, doc = record.get("action_name"), record.get("query_id"), _object_id(record)
         if qid not in texts or doc is None:
             continue  # an event outside a logged search (navigation, a login) judges nothing

@@ -8,7 +8,6 @@ query's ``count`` (how often it was asked), so a frequent query weighs more.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -17,6 +16,7 @@ from tqdm import tqdm
 
 from app.api.schemas import load_search_request
 from app.auth import Caller
+from app.evaluation.json_lines import json_records
 from app.evaluation.pairwise import MEASURES, compare
 from app.evaluation.systems import System, fit_query, search_request
 from app.search_service import SearchService
@@ -83,27 +83,18 @@ def load_query_log(path: Path, tenant: str = DEFAULT_TENANT, principals: Sequenc
     name no caller run as ``tenant`` with ``principals``.
     """
     counts: dict[tuple[str, str, tuple[str, ...]], int] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                raise ValueError(f"{path}:{number}: not a JSON line") from None
-            if not isinstance(record, dict):
-                raise ValueError(f"{path}:{number}: not a JSON object")
-            attributes = record.get("query_attributes") or {}
-            text = record.get("query", record.get("user_query", record.get("text")))
-            if not isinstance(text, str) or not text.strip():
-                raise ValueError(f"{path}:{number}: no query text (query, user_query or text)")
-            who = record.get("tenant", attributes.get("tenant", tenant))
-            granted = record.get("principals", attributes.get("principals", list(principals)))
-            count = record.get("count", 1)
-            if not isinstance(who, str) or not isinstance(granted, list) or isinstance(count, bool) or not isinstance(count, int) or count < 1:
-                raise ValueError(f"{path}:{number}: tenant must be text, principals a list, count a positive integer")
-            key = (" ".join(text.split()), who, tuple(sorted(map(str, granted))))
-            counts[key] = counts.get(key, 0) + count
+    for number, record in json_records(path):
+        attributes = record.get("query_attributes") or {}
+        text = record.get("query", record.get("user_query", record.get("text")))
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{path}:{number}: no query text (query, user_query or text)")
+        who = record.get("tenant", attributes.get("tenant", tenant))
+        granted = record.get("principals", attributes.get("principals", list(principals)))
+        count = record.get("count", 1)
+        if not isinstance(who, str) or not isinstance(granted, list) or isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"{path}:{number}: tenant must be text, principals a list, count a positive integer")
+        key = (" ".join(text.split()), who, tuple(sorted(map(str, granted))))
+        counts[key] = counts.get(key, 0) + count
     return [LoggedQuery(text, who, granted, count) for (text, who, granted), count in counts.items()]
 
 
