@@ -35,10 +35,10 @@ from app.errors import RETRY_AFTER_S, InvalidRequest, ModelVersionMismatch, Unav
 from app.facets import FacetCounts, count_facets
 from app.filters import admits
 from app.fusion import FusedHit, LegContribution, fuse, interpolate
-from app.search_hits import RankedDocument, render_hit, snippet_chunk_id
 from app.observability.hooks import observe_search
 from app.profiles import FusionConfig, ProfileError, resolve
 from app.rerank import NO_RERANKER, RerankStage
+from app.search_hits import RankedDocument, render_hit, snippet_chunk_id
 from app.search_request import SearchRequest
 from app.settings import Settings
 
@@ -130,7 +130,7 @@ class SearchService:
         facets: Faceted | None = None
         if request.facets or request.post_filter is not None:
             with timings.stage("facets"):
-                ranked, facets, chunks = self._facet(plan, retrieved, ranked)
+                ranked, facets = self._facet(plan, retrieved, ranked)
         if plan.config.rerank_enabled:
             with timings.stage("rerank"):
                 ranked, reranked_chunks = self._rerank(request.query, ranked, plan.config, retrieved.degraded, plan.access)
@@ -221,7 +221,7 @@ class SearchService:
 
     def _facet(
         self, plan: Plan, retrieved: Retrieved, ranked: list[RankedDocument]
-    ) -> tuple[list[RankedDocument], Faceted, dict[str, Chunk]]:
+    ) -> tuple[list[RankedDocument], Faceted]:
         """Facet counts over the candidate documents, then the post filter on them.
 
         The candidates are every document a leg returned within the fusion
@@ -238,7 +238,7 @@ class SearchService:
         if request.post_filter is not None:
             documents = {doc_id: c for doc_id, c in documents.items() if admits(request.post_filter, c)}
             ranked = [doc for doc in ranked if doc.fused.doc_id in documents]
-        return ranked, Faceted(counts, len(documents)), {}
+        return ranked, Faceted(counts, len(documents))
 
     def _page(self, plan: Plan, ranked: list[RankedDocument], chunks: dict[str, Chunk]) -> list[dict[str, Any]]:
         """The requested page, only documents whose shown chunk the caller may read
