@@ -10,6 +10,9 @@ service and checks the budgets. Environment:
 - ``LOADTEST_PERSONAS``: extra callers, ``tenant:p1,p2;tenant2:p3``.
 - ``LOADTEST_WEIGHTS``: task weights, ``hybrid=6,page=2,explain=1,rerank=1,facade=1``.
 - ``LOADTEST_WAIT_MS``: think time between a user's requests (default 0).
+- ``LOADTEST_UNSEEN_SHARE``: share of requests asking a query never asked before
+  (spans of the persona's tenant's documents in ``LOADTEST_CORPUS``); the rest
+  repeat the fixed queries, Zipf-distributed (default 0.5). ``LOADTEST_SEED``: 0.
 - ``LOADTEST_SUMMARY``: where to write exact percentiles (JSON) at the end.
 
 Every caller gets its own token, minted with the development HS256 secret from
@@ -32,9 +35,18 @@ from locust import FastHttpUser, constant, events, task
 
 from app.settings import PROJECT_ROOT, Settings
 from loadtests.stats import summarize
-from loadtests.workload import build_workload, deal_order, load_queries, mint_tokens, parse_personas
+from loadtests.workload import (
+    QueryStream,
+    build_workload,
+    corpus_words,
+    deal_order,
+    load_queries,
+    mint_tokens,
+    parse_personas,
+)
 
 DEFAULT_QUERIES = PROJECT_ROOT / "sample_data" / "queries.jsonl"
+DEFAULT_CORPUS = PROJECT_ROOT / "sample_data" / "corpus.jsonl"
 DEFAULT_WEIGHTS = {"hybrid": 6, "page": 2, "explain": 1, "rerank": 1, "facade": 1}
 #: What an OpenSearch search UI sends the facade: its query, highlights and one facet.
 FACADE_EXTRAS = {
@@ -57,6 +69,9 @@ PERSONAS = deal_order(WORKLOAD)
 _next_user = itertools.count()
 WEIGHTS = _weights(os.environ.get("LOADTEST_WEIGHTS", ""))
 TOKENS = mint_tokens(PERSONAS, Settings.from_env())
+UNSEEN_SHARE = float(os.environ.get("LOADTEST_UNSEEN_SHARE", "0.5"))
+SEED = int(os.environ.get("LOADTEST_SEED", "0"))
+DOCUMENTS = corpus_words(Path(os.environ.get("LOADTEST_CORPUS", str(DEFAULT_CORPUS)))) if UNSEEN_SHARE > 0 else {}
 
 # Exact samples, per request type and per server stage (this process only).
 _latency: dict[str, list[float]] = defaultdict(list)
@@ -72,12 +87,13 @@ class SearchUser(FastHttpUser):
     wait_time = constant(float(os.environ.get("LOADTEST_WAIT_MS", "0")) / 1000)
 
     def on_start(self) -> None:
-        self.persona = PERSONAS[next(_next_user) % len(PERSONAS)]
-        self.queries = WORKLOAD[self.persona]
+        number = next(_next_user)
+        self.persona = PERSONAS[number % len(PERSONAS)]
+        self.queries = QueryStream(WORKLOAD[self.persona], DOCUMENTS.get(self.persona[0], []), UNSEEN_SHARE, SEED + number)
         self.headers = {"Authorization": f"Bearer {TOKENS[self.persona]}", "Content-Type": "application/json"}
 
     def _search(self, kind: str, **body: Any) -> None:
-        self._post(kind, "/v1/search", {"query": random.choice(self.queries), **body})
+        self._post(kind, "/v1/search", {"query": self.queries.next(), **body})
 
     def _post(self, kind: str, path: str, body: dict[str, Any]) -> None:
         with self.client.post(path, data=orjson.dumps(body), headers=self.headers, name=kind, catch_response=True) as response:
@@ -111,7 +127,7 @@ class SearchUser(FastHttpUser):
 
     @task(WEIGHTS["facade"])
     def facade(self) -> None:
-        query = {"match": {"body": random.choice(self.queries)}}
+        query = {"match": {"body": self.queries.next()}}
         self._post("facade", "/docs/_search", {"query": query, **FACADE_EXTRAS})
 
     @task(WEIGHTS["rerank"])
@@ -144,6 +160,7 @@ def _write_summary(**_: Any) -> None:
         "seconds": round(seconds, 2),
         "personas": len(PERSONAS),
         "queries": sum(map(len, WORKLOAD.values())),
+        "unseen_share": UNSEEN_SHARE,
         "total_count": sum(map(len, _latency.values())),
         "total_rps": round(sum(map(len, _latency.values())) / seconds, 2) if seconds else 0.0,
         "requests": requests,

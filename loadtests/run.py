@@ -55,6 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--personas", default="", help="extra callers for untagged queries: 'tenant:p1,p2;tenant2:p3'")
     parser.add_argument("--weights", default="", help="task weights, e.g. hybrid=6,page=2,explain=1,rerank=1,facade=1")
     parser.add_argument("--wait-ms", type=float, default=0.0, help="think time between a user's requests")
+    parser.add_argument("--unseen-share", type=float, default=0.5,
+                        help="share of requests asking a query never asked before (default 0.5; 0 = only the fixed queries)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the query stream (default 0)")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "sample_data" / "corpus.jsonl",
+                        help="documents whose spans make the unseen queries (default: the sample corpus)")
     parser.add_argument("--rerank", action="store_true", help="serve with HYBRID_RERANK_ENABLED=true")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the config's)")
     parser.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker")
@@ -67,6 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--users must be between 1 and {MAX_USERS} (the cores are shared)")
     if _seconds(args.duration) > 300:
         parser.error("--duration must be at most 5m")
+    if not 0.0 <= args.unseen_share <= 1.0:
+        parser.error("--unseen-share must be within [0, 1]")
     return args
 
 
@@ -135,6 +142,9 @@ def run_locust(args: argparse.Namespace, url: str, summary: Path) -> int:
             "LOADTEST_PERSONAS": args.personas,
             "LOADTEST_WEIGHTS": args.weights,
             "LOADTEST_WAIT_MS": str(args.wait_ms),
+            "LOADTEST_UNSEEN_SHARE": str(args.unseen_share),
+            "LOADTEST_SEED": str(args.seed),
+            "LOADTEST_CORPUS": str(args.corpus.resolve()),
             "LOADTEST_SUMMARY": str(summary),
         }
     )
@@ -181,6 +191,22 @@ def scrape_metrics(url: str, path: Path) -> None:
             path.write_bytes(response.read())
     except OSError as exc:
         print(f"warning: could not scrape /metrics: {exc}", file=sys.stderr)
+
+
+def cache_hit_rate(metrics_path: Path) -> float | None:
+    """The query-embedding cache's hit share over the run, from the scraped ``/metrics``."""
+    counts: dict[str, float] = {}
+    try:
+        lines = metrics_path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("hybrid_query_embedding_cache_total{"):
+            labels, _, value = line.rpartition(" ")
+            result = labels.partition('result="')[2].partition('"')[0]
+            counts[result] = counts.get(result, 0.0) + float(value)
+    total = sum(counts.values())
+    return counts.get("hit", 0.0) / total if total else None
 
 
 def searches_per_worker(metrics_dir: Path) -> list[int]:
@@ -250,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     client_ms = ((client_after.ru_utime + client_after.ru_stime) - (client_before.ru_utime + client_before.ru_stime)) * 1000 / served
     print(f"\nCPU per request: server {server_ms:.2f} ms (all workers; {os.cpu_count()} cores → at most "
           f"~{os.cpu_count() * 1000 / server_ms:.0f} req/s if the cores were ours), Locust client {client_ms:.2f} ms")
+    hit_rate = cache_hit_rate(args.out / "metrics.txt")
+    shown_rate = "unknown" if hit_rate is None else f"{hit_rate:.1%}"
+    print(f"query-vector cache hit rate: {shown_rate} (unseen share {args.unseen_share:g}: those always miss)")
     workers = searches_per_worker(args.out / "metrics-mp")
     print(f"searches per worker: {' / '.join(map(str, workers)) or 'unknown'} (a worker holds each keep-alive "
           "connection it accepts: users sharing a worker wait for each other)")

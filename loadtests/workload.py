@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable
@@ -86,3 +87,53 @@ def mint_tokens(personas: Iterable[Persona], settings: Settings, ttl_s: int = 24
         persona: mint_token(settings, subject=f"loadtest-{i}", tenant=persona[0], principals=list(persona[1]), ttl_s=ttl_s)
         for i, persona in enumerate(personas)
     }
+
+
+#: Words in a generated (never-seen) query: short, as typed into a search box.
+UNSEEN_WORDS = (2, 8)
+#: Zipf exponent of how often each fixed query is asked again.
+ZIPF_EXPONENT = 1.0
+
+
+def corpus_words(path: Path) -> dict[str, list[list[str]]]:
+    """Tenant → the word lists of its documents' bodies (the source of unseen queries)."""
+    by_tenant: dict[str, list[list[str]]] = defaultdict(list)
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                words = str(record.get("body", "")).split()
+                if len(words) >= UNSEEN_WORDS[1]:
+                    by_tenant[str(record.get("tenant", ""))].append(words)
+    return dict(by_tenant)
+
+
+class QueryStream:
+    """One user's queries: a share ``unseen_share`` never asked before (spans of its
+    tenant's documents, never repeated), the rest the fixed queries with Zipf-distributed
+    repeats (the first asked most). Deterministic for a seed."""
+
+    def __init__(self, seen: list[str], documents: list[list[str]], unseen_share: float, seed: int) -> None:
+        if not 0.0 <= unseen_share <= 1.0:
+            raise ValueError(f"the unseen share must be within [0, 1], not {unseen_share}")
+        if unseen_share > 0 and not documents:
+            raise ValueError("unseen queries need documents to draw spans from")
+        self.seen, self.documents, self.unseen_share = seen, documents, unseen_share
+        self.rng = random.Random(seed)
+        self.weights = list(itertools.accumulate(1.0 / (rank**ZIPF_EXPONENT) for rank in range(1, len(seen) + 1)))
+        self.asked: set[str] = set(seen)
+        self.unseen = 0
+
+    def next(self) -> str:
+        if self.seen and self.rng.random() >= self.unseen_share:
+            return self.rng.choices(self.seen, cum_weights=self.weights)[0]
+        for _ in range(100):
+            words = self.rng.choice(self.documents)
+            length = self.rng.randint(*UNSEEN_WORDS)
+            start = self.rng.randrange(0, len(words) - length + 1)
+            text = " ".join(words[start:start + length])
+            if text not in self.asked:
+                self.asked.add(text)
+                self.unseen += 1
+                return text
+        raise RuntimeError("could not draw a query not asked before: the documents are too few")

@@ -48,3 +48,30 @@ def test_users_take_personas_tenant_by_tenant_in_a_fixed_order() -> None:
     dealt = deal_order(personas)
     assert dealt == [("acme", ("user:a",)), ("globex", ("user:a",)), ("initech", ()), ("acme", ("user:z",)), ("globex", ("user:b",))]
     assert deal_order(reversed(personas)) == dealt
+
+
+def test_the_query_stream_mixes_unseen_spans_with_zipf_repeats() -> None:
+    from loadtests.workload import UNSEEN_WORDS, QueryStream
+
+    documents = [[f"w{d}-{i}" for i in range(50)] for d in range(20)]
+    seen = [f"fixed {i}" for i in range(30)]
+    stream = QueryStream(seen, documents, 0.5, seed=7)
+    asked = [stream.next() for _ in range(2000)]
+    unseen = [q for q in asked if q not in seen]
+    assert len(unseen) == len(set(unseen)) == stream.unseen and 0.45 < len(unseen) / len(asked) < 0.55
+    assert all(UNSEEN_WORDS[0] <= len(q.split()) <= UNSEEN_WORDS[1] for q in unseen)
+    repeats = [q for q in asked if q in seen]
+    assert repeats.count("fixed 0") > 3 * repeats.count("fixed 29")  # Zipf: the first asked most
+    again = QueryStream(seen, documents, 0.5, seed=7)
+    assert [again.next() for _ in range(2000)] == asked  # deterministic for a seed
+    only_fixed = QueryStream(seen, [], 0.0, seed=1)
+    assert all(only_fixed.next() in seen for _ in range(100))
+
+
+def test_the_cache_hit_rate_is_read_from_the_scrape(tmp_path) -> None:
+    from loadtests.run import cache_hit_rate
+
+    scrape = tmp_path / "metrics.txt"
+    scrape.write_text('# HELP x\nhybrid_query_embedding_cache_total{result="hit"} 30.0\n'
+                      'hybrid_query_embedding_cache_total{result="miss"} 10.0\n')
+    assert cache_hit_rate(scrape) == 0.75 and cache_hit_rate(tmp_path / "none.txt") is None
