@@ -37,7 +37,8 @@ BODY_KEYS = frozenset({
     "aggs", "aggregations", "post_filter", "explain", "timeout",
 })
 #: Query-string syntax the facade would have to interpret; refused rather than read as words.
-QUERY_STRING_SYNTAX = re.compile(r'[+\-=&|><!(){}\[\]^"~*?:\\/]|\b(?:AND|OR|NOT|TO)\b')
+#: ``+ - !`` are operators only where a term starts ("sign-in" is a word).
+QUERY_STRING_SYNTAX = re.compile(r'(?:^|\s)[+\-!]|[=&|><(){}\[\]^"~*?:\\/]|\b(?:AND|OR|NOT|TO)\b')
 
 
 @dataclass(frozen=True)
