@@ -206,8 +206,9 @@ class SearchBackend(Protocol):
 
     def fetch_chunks(self, chunk_ids: Sequence[str], *, text: bool = True) -> dict[str, Chunk]:
         """Stored chunks by id (from the alias), for titles and snippets; with
-        ``text=False`` only what access checks and facets read (title, text and
-        url left empty), which is far less to move for hundreds of candidates."""
+        ``text=False`` only what access checks and facets read (title, text,
+        url and content hash left empty), which is far less to move for
+        hundreds of candidates."""
 
     def live_index(self) -> IndexInfo:
         """The index the alias points at; raises :class:`IndexNotFound`."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sqlite3
 import threading
 import time
@@ -30,14 +29,12 @@ from app.backends.base import (
     VectorLeg,
 )
 from app.backends.embedded.store import (
-    ACCESS_COLUMNS,
-    SHOWN_COLUMNS,
-    chunk_from_row,
     load_vectors,
     open_store,
     read_info,
     reason,
 )
+from app.backends.embedded.live_rows import LiveRows
 from app.backends.embedded.narrowing import clause_mask
 from app.backends.embedded.text_index import BM25_FACTOR, TextIndex
 from app.backends.embedded.vectors import load_graph, over_fetch
@@ -60,10 +57,7 @@ class Snapshot:
         self.settings = settings
         # This connection only loads: a snapshot may be loaded in the gunicorn master
         # and shared by the forked workers, and an SQLite connection must not cross
-        # a fork, so fetch() opens one per process (_connection).
-        self._db: sqlite3.Connection | None = None
-        self._db_pid: int | None = None
-        self._db_lock = threading.Lock()
+        # a fork, so fetches open one per process (LiveRows).
         self.info = read_info(path)
         try:
             db = open_store(path, readonly=True)
@@ -76,7 +70,7 @@ class Snapshot:
                 )
                 self.rows, self.vectors = load_vectors(db, self.info.dimension)
                 columns = db.execute(
-                    "SELECT chunk_id, doc_id, tenant, acl, metadata, updated_at FROM chunks ORDER BY row"
+                    "SELECT chunk_id, doc_id, tenant, acl, metadata, updated_at, position FROM chunks ORDER BY row"
                 ).fetchall()
                 db.execute("COMMIT")
             finally:
@@ -100,7 +94,7 @@ class Snapshot:
         self._doc_codes = np.empty(len(self.rows), dtype=np.int64)
         acl_postings: dict[str, list[int]] = {}
         meta_postings: dict[tuple[str, str], list[int]] = {}
-        for pos, (chunk_id, doc_id, tenant, acl, metadata, _) in enumerate(columns):
+        for pos, (chunk_id, doc_id, tenant, acl, metadata, _, _) in enumerate(columns):
             chunk_ids.append(chunk_id)
             doc_ids.append(doc_id)
             tenants[pos] = tenant_codes.setdefault(tenant, len(tenant_codes))
@@ -115,6 +109,7 @@ class Snapshot:
         self.doc_ids = np.array(doc_ids, dtype=object)
         #: ``updated_at`` per position ("" when absent): fixed-width strings compare as the stored text.
         self._updated_at = np.array([row[5] or "" for row in columns], dtype=str)
+        self.live = LiveRows(path, generation, {row[0]: tuple(row[1:]) for row in columns})
         self.info = replace(self.info, chunks=len(self.rows), documents=len(doc_codes))
         #: Chunks per document, rounded up: how deep a leg must go for N documents.
         self._chunks_per_document = max(1, math.ceil(len(self.rows) / max(1, len(doc_codes))))
@@ -372,26 +367,5 @@ class Snapshot:
         return positions[keep][:k], (1.0 + cosines) / 2.0
 
     # ----------------------------------------------------------------- fetch
-    def _connection(self) -> sqlite3.Connection:
-        """This process's read connection (call with ``_db_lock`` held)."""
-        if self._db is None or self._db_pid != os.getpid():
-            self._db, self._db_pid = open_store(self.path, readonly=True), os.getpid()
-        return self._db
-
     def fetch(self, chunk_ids: Sequence[str], *, text: bool = True) -> dict[str, Chunk]:
-        if not chunk_ids:
-            return {}
-        # Without the vector, as the OpenSearch backend's _source_excludes: these
-        # chunks are shown, not searched, and each vector is a 1.5 kB blob to copy.
-        # The live rows, which may be newer than this snapshot: the caller re-checks
-        # access on what comes back (SearchService), as it must on OpenSearch's mget.
-        try:
-            with self._db_lock:
-                rows = self._connection().execute(
-                    f"SELECT {SHOWN_COLUMNS if text else ACCESS_COLUMNS}, NULL, NULL FROM chunks "
-                    f"WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})",
-                    list(chunk_ids),
-                ).fetchall()
-        except sqlite3.Error as exc:
-            raise BackendError(f"index {self.path.name!r}: chunks.sqlite is unreadable ({exc})") from None
-        return {chunk.chunk_id: chunk for chunk in map(chunk_from_row, rows)}
+        return self.live.fetch(chunk_ids, text=text)

@@ -23,7 +23,7 @@ SCHEMA_VERSION = 3
 SHOWN_COLUMNS = "chunk_id, doc_id, position, title, text, tenant, acl, metadata, url, updated_at, content_hash"
 CHUNK_COLUMNS = f"{SHOWN_COLUMNS}, document_body, vector"
 #: SHOWN_COLUMNS' shape without the text: what access checks and facets read.
-ACCESS_COLUMNS = "chunk_id, doc_id, position, '', '', tenant, acl, metadata, NULL, updated_at, content_hash"
+ACCESS_COLUMNS = "chunk_id, doc_id, position, '', '', tenant, acl, metadata, NULL, updated_at, ''"
 
 
 def open_store(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -60,6 +60,17 @@ def open_store(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             # Stores from before document-level BM25; readers never select it.
             db.execute("ALTER TABLE chunks ADD COLUMN document_body TEXT")
     return db
+
+
+def access_chunk(
+    chunk_id: str, doc_id: str, tenant: str, acl: str, metadata: str, updated_at: str | None, position: int
+) -> Chunk:
+    """A chunk with only what access checks and facets read (the shape of ``ACCESS_COLUMNS``)."""
+    return Chunk(
+        chunk_id=chunk_id, doc_id=doc_id, position=position, title="", text="", tenant=tenant,
+        acl=tuple(orjson.loads(acl)), metadata={k: tuple(v) for k, v in orjson.loads(metadata).items()},
+        updated_at=updated_at,
+    )
 
 
 def chunk_from_row(row: Sequence[Any]) -> Chunk:

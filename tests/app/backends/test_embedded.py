@@ -627,3 +627,16 @@ def test_a_narrowing_filter_keeps_k_lexical_hits_when_it_admits_only_low_ranked_
     access = AccessFilter("t1", EVERYONE, narrowing=Terms("metadata.team", ("x",)))
     hits = backend.run_legs({"lexical": LexicalLeg("alpha", 3)}, access)["lexical"].hits
     assert len(hits) == 3 and all(h.doc_id.startswith("w") for h in hits)
+
+
+def test_the_access_view_is_the_live_row_once_the_store_moved_on(tmp_path: Path) -> None:
+    """``fetch(text=False)`` answers from the snapshot only while the store is at its generation."""
+    rng = np.random.default_rng(3)
+    backend = new_backend(tmp_path)
+    backend.replace_documents("docs-v1", keyed({"d1": [make_chunk("d1", "t", "x", unit(rng), acl=("group:a",), metadata={"k": ("v",)})]}))
+    snapshot = backend._current()
+    (view,) = snapshot.fetch(["t1/d1#0"], text=False).values()
+    assert (view.acl, dict(view.metadata), view.text) == (("group:a",), {"k": ("v",)}, "")
+    backend.replace_documents("docs-v1", keyed({"d1": [make_chunk("d1", "t", "x", unit(rng), acl=("group:b",), content_hash="h2")]}))
+    (live,) = snapshot.fetch(["t1/d1#0"], text=False).values()  # the old snapshot, a newer store
+    assert live.acl == ("group:b",) and dict(live.metadata) == {}
