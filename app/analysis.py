@@ -126,31 +126,33 @@ class Analyzer:
 
     def analyze(self, text: str) -> list[str]:
         """The terms of ``text``, in order."""
-        cap, stop = self.spec.max_token_length, self._stop
         kept = []
         for word in _WORD.findall(text):
-            pieces = [word] if len(word) <= _STANDARD_MAX_TOKEN_LENGTH else _pieces(word)
-            for piece in pieces:
-                if _utf16_length(piece) <= cap:
-                    term = piece.lower() if piece.isascii() else _lower_each(piece)
-                    if term not in stop:
-                        kept.append(term)
+            for piece in [word] if len(word) <= _STANDARD_MAX_TOKEN_LENGTH else _pieces(word):
+                term = self._term(piece)
+                if term is not None:
+                    kept.append(term)
         return self._stemmer().stemWords(kept)
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
-        """``(start, end, term)`` of each kept term of ``text``: where :meth:`analyze`'s terms come from."""
-        cap, stop = self.spec.max_token_length, self._stop
+        """``(start, end, term)`` of each term of ``text``: where :meth:`analyze`'s terms come from."""
         found: list[tuple[int, int, str]] = []
         for match in _WORD.finditer(text):
             word, start = match.group(), match.start()
-            offsets = [0] if len(word) <= _STANDARD_MAX_TOKEN_LENGTH else range(0, len(word), _STANDARD_MAX_TOKEN_LENGTH)
-            for offset, piece in zip(offsets, [word] if len(word) <= _STANDARD_MAX_TOKEN_LENGTH else _pieces(word)):
-                if _utf16_length(piece) <= cap:
-                    term = piece.lower() if piece.isascii() else _lower_each(piece)
-                    if term not in stop:
-                        found.append((start + offset, start + offset + len(piece), term))
+            for offset in range(0, len(word), _STANDARD_MAX_TOKEN_LENGTH):
+                piece = word[offset : offset + _STANDARD_MAX_TOKEN_LENGTH]
+                term = self._term(piece)
+                if term is not None:
+                    found.append((start + offset, start + offset + len(piece), term))
         stems = self._stemmer().stemWords([term for _, _, term in found])
         return [(start, end, stem) for (start, end, _), stem in zip(found, stems)]
+
+    def _term(self, piece: str) -> str | None:
+        """A tokenizer piece after the length cap, lowercase and stop words (``None``: dropped)."""
+        if _utf16_length(piece) > self.spec.max_token_length:
+            return None
+        term = piece.lower() if piece.isascii() else _lower_each(piece)
+        return None if term in self._stop else term
 
     def _stemmer(self) -> Any:
         stemmer = getattr(self._local, "stemmer", None)
