@@ -154,14 +154,21 @@ class _UtcTimestamp(fields.DateTime):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
         parsed = super()._deserialize(value, attr, data, **kwargs)
         try:
-            if parsed.tzinfo is not None:
-                parsed = parsed.astimezone(dt.timezone.utc)
+            return stored_timestamp(parsed)
         except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from exc
-        return (
-            f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}"
-            f"T{parsed.hour:02d}:{parsed.minute:02d}:{parsed.second:02d}Z"
-        )
+
+
+def stored_timestamp(moment: dt.datetime) -> str:
+    """``moment`` as ``updated_at`` is stored: UTC, whole seconds, ``YYYY-MM-DDTHH:MM:SSZ``
+    (so stored values compare as text in time order). Without an offset it is UTC already;
+    raises ``OverflowError`` when the conversion leaves the calendar."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc)
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
 
 
 class DocumentSchema(Schema):

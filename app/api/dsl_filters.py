@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from app.documents import stored_timestamp
 from app.filters import DOC_ID, UPDATED_AT, AllOf, AnyOf, Clause, Exists, Not, Range, Terms, UnknownField, check_field
 
 MAX_CLAUSES = 64
@@ -95,15 +96,12 @@ def _bound(name: str, value: Any) -> str:
     if name != UPDATED_AT:
         return text
     try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return stored_timestamp(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except (ValueError, OverflowError):
         raise DslError(
             f"[range] on [updated_at] takes ISO-8601 dates or times; [{text}] is not one (date math is not supported)",
             "illegal_argument_exception",
         ) from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ----------------------------------------------------------------- shapes

@@ -54,3 +54,11 @@ def test_any_body_is_read_or_refused_with_a_dsl_error(body) -> None:
         parse_search(body, SETTINGS)
     except DslError as exc:
         assert exc.kind and exc.reason
+
+
+def test_updated_at_bounds_take_the_stored_form() -> None:
+    request = parsed({"query": {"bool": {"must": {"match": {"body": "x"}}, "filter": {"range": {"updated_at": {
+        "gt": "0999-01-01", "lt": "2024-06-01T02:00:00+02:00"}}}}}})
+    assert request.narrowing == Range("updated_at", gt="0999-01-01T00:00:00Z", lt="2024-06-01T00:00:00Z")
+    with pytest.raises(DslError, match="ISO-8601"):
+        parsed({"query": {"bool": {"must": {"match": {"body": "x"}}, "filter": {"range": {"updated_at": {"gt": "0001-01-01T00:00:00+01:00"}}}}}})
