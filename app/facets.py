@@ -17,6 +17,10 @@ from app.backends.base import Chunk
 from app.filters import Clause, admits, field_values
 
 
+#: The most buckets a facet may ask for (both APIs check it).
+MAX_FACET_SIZE = 100
+
+
 @dataclass(frozen=True)
 class FacetRequest:
     """One facet: the ``size`` most common values of ``field`` among the

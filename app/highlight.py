@@ -16,6 +16,10 @@ from app.analysis import Analyzer
 
 #: Highlighted fields a request may name (a hit's title and the passage shown).
 HIGHLIGHT_FIELDS = ("title", "body")
+#: What a request may ask for (both APIs check these): inclusive bounds, and a tag's length.
+FRAGMENT_SIZE_RANGE = (10, 10_000)
+FRAGMENT_COUNT_RANGE = (0, 50)
+MAX_TAG_CHARS = 64
 
 
 @dataclass(frozen=True)

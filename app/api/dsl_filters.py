@@ -41,9 +41,7 @@ def read_filter(clause: Any) -> Clause:
         return Terms(field_name(name), (_keyword(value, kind),))
     if kind == "terms":
         name, values = single(spec, kind)
-        if not isinstance(values, list) or not values or len(values) > MAX_CLAUSES:
-            raise DslError(f"[terms] on [{name}] needs a list of 1-{MAX_CLAUSES} values", "x_content_parse_exception")
-        return Terms(field_name(name), tuple(_keyword(v, kind) for v in values))
+        return Terms(field_name(name), _keywords(values, f"[terms] on [{name}]", kind))
     if kind == "range":
         name, bounds = single(spec, kind)
         if not isinstance(bounds, dict) or not bounds:
@@ -56,20 +54,22 @@ def read_filter(clause: Any) -> Clause:
         return Exists(field_name(spec.get("field")))
     if kind == "ids":
         only(spec, kind, {"values"})
-        values = spec.get("values")
-        if not isinstance(values, list) or not values or len(values) > MAX_CLAUSES:
-            raise DslError(f"[ids] needs a list of 1-{MAX_CLAUSES} values", "x_content_parse_exception")
-        return Terms(DOC_ID, tuple(_keyword(v, kind) for v in values))
+        return Terms(DOC_ID, _keywords(spec.get("values"), "[ids]", kind))
     if kind == "bool":
-        only(spec, kind, {"must", "filter", "should", "must_not", "minimum_should_match"})
-        if spec.get("minimum_should_match", 1) not in (1, "1"):
-            raise DslError("[bool] minimum_should_match other than 1 is not supported", "illegal_argument_exception")
+        check_bool(spec)
         required = [read_filter(c) for occur in ("must", "filter") for c in clauses(spec.get(occur), occur)]
         should = [read_filter(c) for c in clauses(spec.get("should"), "should")]
         excluded = [read_filter(c) for c in clauses(spec.get("must_not"), "must_not")]
         parts = required + ([AnyOf(tuple(should))] if should else []) + [Not(c) for c in excluded]
         return AllOf(tuple(parts))
     raise DslError(f"unknown filter [{kind}]: filters may be term, terms, range, exists, ids, bool and match_all")
+
+
+def check_bool(spec: Any) -> None:
+    """A ``bool``'s options: its four occurrences, and any one ``should`` clause sufficing."""
+    only(spec, "bool", {"must", "filter", "should", "must_not", "minimum_should_match"})
+    if spec.get("minimum_should_match", 1) not in (1, "1"):
+        raise DslError("[bool] minimum_should_match other than 1 is not supported", "illegal_argument_exception")
 
 
 def field_name(name: Any) -> str:
@@ -88,6 +88,13 @@ def _keyword(value: Any, kind: str) -> str:
     if isinstance(value, (str, int, float)):
         return str(value)
     raise DslError(f"[{kind}] values must be strings, numbers or booleans", "x_content_parse_exception")
+
+
+def _keywords(values: Any, what: str, kind: str) -> tuple[str, ...]:
+    """A non-empty list of term values (at most ``MAX_CLAUSES``) as keywords."""
+    if not isinstance(values, list) or not values or len(values) > MAX_CLAUSES:
+        raise DslError(f"{what} needs a list of 1-{MAX_CLAUSES} values", "x_content_parse_exception")
+    return tuple(_keyword(v, kind) for v in values)
 
 
 def _bound(name: str, value: Any) -> str:

@@ -7,12 +7,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from app.api.dsl_filters import DslError, field_name, only, read_filter
-from app.facets import FacetRequest
+from app.facets import MAX_FACET_SIZE, FacetRequest
 from app.filters import DOC_ID, AllOf, Clause
-from app.highlight import HIGHLIGHT_FIELDS, HighlightRequest
+from app.highlight import FRAGMENT_COUNT_RANGE, FRAGMENT_SIZE_RANGE, HIGHLIGHT_FIELDS, MAX_TAG_CHARS, HighlightRequest
 
 MAX_AGGREGATIONS = 8
-MAX_BUCKETS = 100
 
 
 @dataclass(frozen=True)
@@ -56,9 +55,7 @@ def read_aggregations(spec: Any, facets: list[FacetRequest], under: Clause | Non
             if "aggs" in body or "aggregations" in body:
                 raise DslError(f"sub-aggregations of the terms aggregation [{name}] are not supported")
             only(inner, "terms", {"field", "size"})
-            size = inner.get("size", 10)
-            if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BUCKETS:
-                raise DslError(f"[terms] size must be an integer from 1 to {MAX_BUCKETS}", "illegal_argument_exception")
+            size = bounded_integer(inner.get("size", 10), "[terms] size", 1, MAX_FACET_SIZE)
             facets.append(FacetRequest(name=facet, field=field_name(inner.get("field")), size=size, filter=under))
             out.append(Aggregation(name, "terms", facet))
         elif kind == "filter":
@@ -94,15 +91,12 @@ def read_highlight(spec: Any) -> HighlightRequest:
     for key, tag in (("pre_tags", "pre_tag"), ("post_tags", "post_tag")):
         if key in spec:
             tags = spec[key]
-            if not (isinstance(tags, list) and len(tags) == 1 and isinstance(tags[0], str) and len(tags[0]) <= 64):
+            if not (isinstance(tags, list) and len(tags) == 1 and isinstance(tags[0], str) and len(tags[0]) <= MAX_TAG_CHARS):
                 raise DslError(f"[highlight] {key} must be a list of one tag", "illegal_argument_exception")
             request = replace(request, **{tag: tags[0]})
-    for key, low, high in (("fragment_size", 10, 10_000), ("number_of_fragments", 0, 50)):
+    for key, (low, high) in (("fragment_size", FRAGMENT_SIZE_RANGE), ("number_of_fragments", FRAGMENT_COUNT_RANGE)):
         if key in spec:
-            value = spec[key]
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise DslError(f"[highlight] {key} must be an integer from {low} to {high}", "illegal_argument_exception")
-            request = replace(request, **{key: value})
+            request = replace(request, **{key: bounded_integer(spec[key], f"[highlight] {key}", low, high)})
     return request
 
 
@@ -150,6 +144,13 @@ def read_count(body: Mapping[str, Any], key: str, default: int) -> int:
     value = body.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise DslError(f"[{key}] must be a non-negative integer", "x_content_parse_exception")
+    return value
+
+
+def bounded_integer(value: Any, what: str, low: int, high: int) -> int:
+    """``value`` if it is an integer within ``[low, high]``; a 400 naming ``what`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise DslError(f"{what} must be an integer from {low} to {high}", "illegal_argument_exception")
     return value
 
 

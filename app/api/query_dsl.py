@@ -15,7 +15,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from app.api.dsl_filters import FILTER_KINDS, DslError, clauses, no_options, only, read_filter, single, text_of
+from app.api.dsl_filters import (
+    FILTER_KINDS,
+    DslError,
+    check_bool,
+    clauses,
+    no_options,
+    only,
+    read_filter,
+    single,
+    text_of,
+)
 from app.api.dsl_shaping import (
     Aggregation,
     SourceFilter,
@@ -111,14 +121,12 @@ def _query(query: Any) -> tuple[list[str], Clause | None]:
         _, value = single(spec, kind)
         if isinstance(value, dict):
             only(value, kind, {"query", "operator"})
-            if str(value.get("operator", "or")).lower() != "or":
-                raise DslError(f"[{kind}] operator [{value['operator']}] is not supported: every word is optional", "illegal_argument_exception")
+            _check_or(value, kind)
             value = value.get("query")
         return [text_of(value, kind)], None
     if kind == "multi_match":
         only(spec, kind, {"query", "fields", "type", "operator"})
-        if str(spec.get("operator", "or")).lower() != "or":
-            raise DslError(f"[{kind}] operator [{spec['operator']}] is not supported: every word is optional", "illegal_argument_exception")
+        _check_or(spec, kind)
         return [text_of(spec.get("query"), kind)], None
     if kind in ("query_string", "simple_query_string"):
         only(spec, kind, {"query", "fields", "default_field", "default_operator"})
@@ -131,9 +139,7 @@ def _query(query: Any) -> tuple[list[str], Clause | None]:
             )
         return [text], None
     if kind == "bool":
-        only(spec, kind, {"must", "should", "filter", "must_not", "minimum_should_match"})
-        if spec.get("minimum_should_match", 1) not in (1, "1"):
-            raise DslError("[bool] minimum_should_match other than 1 is not supported", "illegal_argument_exception")
+        check_bool(spec)
         texts: list[str] = []
         filters: list[Clause] = []
         for occur in ("must", "should"):
@@ -154,3 +160,7 @@ def _query(query: Any) -> tuple[list[str], Clause | None]:
                    "simple_query_string, match_all, bool, term, terms, range, exists and ids")
 
 
+def _check_or(spec: dict[str, Any], kind: str) -> None:
+    """Only ``operator: or``: the hybrid query treats every word as optional."""
+    if str(spec.get("operator", "or")).lower() != "or":
+        raise DslError(f"[{kind}] operator [{spec['operator']}] is not supported: every word is optional", "illegal_argument_exception")

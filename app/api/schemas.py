@@ -21,7 +21,8 @@ from marshmallow import (
 )
 
 from app.fusion import METHODS, NORMALIZATIONS
-from app.highlight import HIGHLIGHT_FIELDS
+from app.facets import MAX_FACET_SIZE
+from app.highlight import FRAGMENT_COUNT_RANGE, FRAGMENT_SIZE_RANGE, HIGHLIGHT_FIELDS, MAX_TAG_CHARS
 from app.profiles import PROFILE_NAME
 from app.search_request import SearchRequest
 from app.settings import Settings
@@ -111,7 +112,6 @@ class FilterValue(fields.Field):
 
 
 MAX_FACETS = 8
-MAX_FACET_SIZE = 100
 
 
 class FacetSchema(StrictSchema):
@@ -122,10 +122,10 @@ class FacetSchema(StrictSchema):
 class HighlightSchema(StrictSchema):
     fields_ = fields.List(fields.String(validate=validate.OneOf(HIGHLIGHT_FIELDS)), data_key="fields",
                           validate=validate.Length(min=1))
-    pre_tag = fields.String(validate=validate.Length(max=64))
-    post_tag = fields.String(validate=validate.Length(max=64))
-    fragment_size = StrictInteger(validate=validate.Range(min=10, max=10_000))
-    number_of_fragments = StrictInteger(validate=validate.Range(min=0, max=50))
+    pre_tag = fields.String(validate=validate.Length(max=MAX_TAG_CHARS))
+    post_tag = fields.String(validate=validate.Length(max=MAX_TAG_CHARS))
+    fragment_size = StrictInteger(validate=validate.Range(*FRAGMENT_SIZE_RANGE))
+    number_of_fragments = StrictInteger(validate=validate.Range(*FRAGMENT_COUNT_RANGE))
 
     @post_load
     def _as_tuple(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
