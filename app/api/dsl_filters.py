@@ -11,7 +11,19 @@ import datetime as dt
 from typing import Any
 
 from app.documents import stored_timestamp
-from app.filters import DOC_ID, UPDATED_AT, AllOf, AnyOf, Clause, Exists, Not, Range, Terms, UnknownField, check_field
+from app.filters import (
+    DOC_ID,
+    UPDATED_AT,
+    AllOf,
+    AnyOf,
+    Clause,
+    Exists,
+    Not,
+    Range,
+    Terms,
+    UnknownField,
+    check_field,
+)
 
 MAX_CLAUSES = 64
 

@@ -9,7 +9,13 @@ from typing import Any, Mapping
 from app.api.dsl_filters import DslError, field_name, only, read_filter
 from app.facets import MAX_FACET_SIZE, FacetRequest
 from app.filters import DOC_ID, AllOf, Clause
-from app.highlight import FRAGMENT_COUNT_RANGE, FRAGMENT_SIZE_RANGE, HIGHLIGHT_FIELDS, MAX_TAG_CHARS, HighlightRequest
+from app.highlight import (
+    FRAGMENT_COUNT_RANGE,
+    FRAGMENT_SIZE_RANGE,
+    HIGHLIGHT_FIELDS,
+    MAX_TAG_CHARS,
+    HighlightRequest,
+)
 
 MAX_AGGREGATIONS = 8
 

@@ -14,15 +14,15 @@ import time
 from typing import Any, Mapping
 
 import orjson
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.api.dsl_filters import DslError
 from app.api.dsl_shaping import Aggregation, SourceFilter
 from app.api.query_dsl import CompatSearch, parse_search
+from app.api.routes import components
 from app.auth import Caller
 from app.clock import elapsed_ms
-from app.components import Components
 from app.errors import ServiceError, Unauthorized, Unavailable
 from app.profiles import PROFILE_NAME
 
@@ -53,10 +53,6 @@ class CompatError(Exception):
     def body(self) -> dict[str, Any]:
         cause = {"type": self.kind, "reason": self.reason, **self.extra}
         return {"error": {"root_cause": [cause], **cause}, "status": self.status}
-
-
-def components() -> Components:
-    return current_app.extensions["hybrid"]
 
 
 def answer(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -120,10 +116,8 @@ def msearch(target: str | None = None) -> Response:
                 raise CompatError(400, "illegal_argument_exception", "_msearch needs an index, in the path or the header")
             _check_target(item_target)
             responses.append({**_run(item_target, body, caller, item_started), "status": 200})
-        except CompatError as exc:
-            responses.append({"error": exc.body()["error"], "status": exc.status})
-        except ServiceError as exc:
-            error = _from_service_error(exc)
+        except (CompatError, ServiceError) as exc:
+            error = exc if isinstance(exc, CompatError) else _from_service_error(exc)
             responses.append({"error": error.body()["error"], "status": error.status})
     return answer({"took": round(elapsed_ms(started)), "responses": responses})
 

@@ -15,14 +15,19 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
-    validate,
     post_load,
+    validate,
     validates_schema,
 )
 
-from app.fusion import METHODS, NORMALIZATIONS
 from app.facets import MAX_FACET_SIZE
-from app.highlight import FRAGMENT_COUNT_RANGE, FRAGMENT_SIZE_RANGE, HIGHLIGHT_FIELDS, MAX_TAG_CHARS
+from app.fusion import METHODS, NORMALIZATIONS
+from app.highlight import (
+    FRAGMENT_COUNT_RANGE,
+    FRAGMENT_SIZE_RANGE,
+    HIGHLIGHT_FIELDS,
+    MAX_TAG_CHARS,
+)
 from app.profiles import PROFILE_NAME
 from app.search_request import SearchRequest
 from app.settings import Settings

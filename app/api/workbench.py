@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, send_from_directory
+from flask import Blueprint, send_from_directory
 
+from app.api.routes import components
 from app.errors import NotFound
 
 workbench = Blueprint("workbench", __name__)
@@ -23,7 +24,7 @@ POLICY = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base
 
 
 def _enabled() -> None:
-    if not current_app.extensions["hybrid"].settings.workbench:
+    if not components().settings.workbench:
         raise NotFound("the workbench is off (set HYBRID_WORKBENCH=true to serve it)")
 
 
