@@ -89,24 +89,33 @@ def judge(queries_path: Path, events_path: Path, model: str = "coec", min_impres
         hits = record.get("query_response_hit_ids")
         if isinstance(hits, list):
             shown[qid] = [str(h) for h in hits]
-    clicks: list[tuple[str, str, int | None]] = []
     impressions: dict[tuple[str, str], list[int]] = defaultdict(list)
     for qid, docs in shown.items():
         for rank, doc in enumerate(docs, start=1):
             impressions[(query_key(texts[qid]), doc)].append(rank)
+    clicked: dict[tuple[str, str], int] = defaultdict(int)
+    clicked_at: dict[int, int] = defaultdict(int)
     for _, record in json_records(events_path):
-        action, qid, doc = record.get("action_name"), record.get("query_id"), _object_id(record)
+        action, qid, doc, ordinal = record.get("action_name"), record.get("query_id"), _object_id(record), _ordinal(record)
         if qid not in texts or doc is None:
             continue  # an event outside a logged search (navigation, a login) judges nothing
+        key = (query_key(texts[qid]), doc)
         if action in CLICK_ACTIONS:
-            clicks.append((qid, doc, _ordinal(record)))
-        elif action in IMPRESSION_ACTIONS and qid not in shown and _ordinal(record):
+            clicked[key] += 1
+            # The hit list decides the rank when the query has one (ordinals may count from 0
+            # or 1 by client); impression events and clicks then share the client's ordinals.
+            rank = (shown[qid].index(doc) + 1 if doc in shown[qid] else None) if qid in shown else ordinal
+            if rank is not None:
+                clicked_at[rank] += 1
+        elif action in IMPRESSION_ACTIONS and qid not in shown and ordinal:
             # Without the hit list on the query, impression events say what was shown where.
-            impressions[(query_key(texts[qid]), doc)].append(int(_ordinal(record) or 0))
-    clicked: dict[tuple[str, str], int] = defaultdict(int)
-    for qid, doc, _ in clicks:
-        clicked[(query_key(texts[qid]), doc)] += 1
-    rank_ctr = _rank_click_rates(impressions, clicks, shown, texts)
+            impressions[key].append(ordinal)
+    # Click-through rate per rank over the whole log: clicks at rank r / impressions at rank r.
+    shown_at: dict[int, int] = defaultdict(int)
+    for ranks in impressions.values():
+        for rank in ranks:
+            shown_at[rank] += 1
+    rank_ctr = {rank: clicked_at[rank] / n for rank, n in shown_at.items()}
     judgments = []
     for (text, doc), ranks in impressions.items():
         if len(ranks) < min_impressions:
@@ -119,27 +128,6 @@ def judge(queries_path: Path, events_path: Path, model: str = "coec", min_impres
             score = n / expected if expected > 0 else 0.0
         judgments.append(Judgment(text, doc, score, len(ranks), n))
     return sorted(judgments, key=lambda j: (j.query, -j.score, j.doc_id))
-
-
-def _rank_click_rates(
-    impressions: dict[tuple[str, str], list[int]],
-    clicks: list[tuple[str, str, int | None]],
-    shown: dict[str, list[str]],
-    texts: dict[str, str],
-) -> dict[int, float]:
-    """Click-through rate per rank over the whole log: clicks at rank r / impressions at rank r."""
-    shown_at: dict[int, int] = defaultdict(int)
-    for ranks in impressions.values():
-        for rank in ranks:
-            shown_at[rank] += 1
-    clicked_at: dict[int, int] = defaultdict(int)
-    for qid, doc, ordinal in clicks:
-        # The hit list decides the rank when the query has one (ordinals may count from 0
-        # or 1 by client); impression events and clicks then share the client's ordinals.
-        rank = (shown[qid].index(doc) + 1 if doc in shown[qid] else None) if qid in shown else ordinal
-        if rank is not None:
-            clicked_at[rank] += 1
-    return {rank: clicked_at[rank] / n for rank, n in shown_at.items() if n}
 
 
 def grade(score: float, thresholds: tuple[float, ...]) -> int:
