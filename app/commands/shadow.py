@@ -67,18 +67,18 @@ def shadow_system(spec: str, settings: Settings, backend: object):
     """The :class:`~app.evaluation.systems.System` (and profile name) a ``--a``/``--b`` names."""
     from app.backends.embedded import EmbeddedBackend
     from app.commands.evaluate import profile_spec
-    from app.evaluation.systems import PROFILE_SYSTEM, System, define_system
+    from app.evaluation.systems import PROFILE_SYSTEM, define_system
     from app.profiles import resolve
 
-    if spec in ("lexical", "vector"):
-        return define_system(spec, resolve(settings)[1]), None
     if spec.startswith(KEYWORD_PREFIX):
         if not isinstance(backend, EmbeddedBackend):
             raise ValueError(
                 "keyword:INDEX needs the embedded backend here (its lexical leg is the keyword search); "
                 "on OpenSearch compare against 'lexical', BM25 over the imported index"
             )
-        base = resolve(settings)[1]
-        return System(spec, replace(base, rerank_enabled=False), {"lexical": True, "vector": False}), None
+        # The keyword search being replaced is the lexical leg alone, under its own label.
+        return replace(define_system("lexical", resolve(settings)[1]), name=spec), None
+    if spec in ("lexical", "vector"):
+        return define_system(spec, resolve(settings)[1]), None
     _, name, config = profile_spec(settings, spec)
     return define_system(PROFILE_SYSTEM, config), name
