@@ -1,21 +1,19 @@
-"""gunicorn configuration for a 2-core machine.
+"""gunicorn configuration: one worker per core, of ``app.gunicorn_worker.BalancedThreadWorker``.
 
-Two single-threaded workers per core, of ``app.gunicorn_worker.BalancedThreadWorker``:
-gthread, but a worker accepts a connection only while it has a thread free.
-Stock gthread let whichever worker won the accept race keep its keep-alive
-clients for good: with 4 Locust users on 4 workers (`make loadtest`, 100,000
-chunks) runs ended with the users on 4, 3, 2 or 1 worker, and p50 swung from
-14.8 to 22.6 ms with the same CPU per request. Balanced, runs agree: 4 × 1 gave
-hybrid p50 17.0–17.1 ms at 211–213 req/s, 2 × 2 17.2 ms at 208–210 req/s. On
-the sample corpus, where a search is mostly Python holding the GIL, more
-processes win: 4 × 1 served 205–219 req/s against 188–195 for 2 × 4. Each ONNX
-session is held to one intra-op thread and BLAS to one thread so workers do not
-oversubscribe the cores. The embedded index is loaded in the master before the
-workers fork, so they share one copy of its vectors and graphs (320 MB for 100k
-chunks) until it changes; then each worker loads its own.
+With the embedded backend a search is CPU work from end to end (encoder,
+tantivy, HNSW, Python), so the shape is as many single-threaded workers as
+cores (``Settings.gunicorn_workers`` / ``serving_threads``): more runnable
+threads than cores only make each stage wait for a core, and a busy core
+switching between them serves fewer requests (docs/performance.md, "Serving
+shape"). With the OpenSearch backend a worker mostly waits on the cluster, so
+it gets several threads. ``BalancedThreadWorker`` is gthread that accepts a
+connection only while it has a thread free, so keep-alive clients spread over
+the workers instead of piling onto whichever won the accept race. Each ONNX
+session is held to one intra-op thread and BLAS to one thread. The embedded
+index is loaded in the master before the workers fork, so they share one copy
+of its vectors and graphs until it changes; then each worker loads its own.
 """
 
-import multiprocessing
 import os
 
 from gunicorn.glogging import Logger
@@ -30,8 +28,8 @@ prepare_metrics_dir(_settings.metrics_dir)
 # Before the app is preloaded too: its settings name the directory the workers share.
 prepare_query_cache_dir(_settings.query_cache_dir)
 
-workers = int(os.environ.get("HYBRID_GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
-threads = int(os.environ.get("HYBRID_GUNICORN_THREADS", 1))
+workers = _settings.gunicorn_workers
+threads = _settings.serving_threads
 worker_class = "app.gunicorn_worker.BalancedThreadWorker"
 preload_app = True
 timeout = 30

@@ -16,6 +16,9 @@ from typing import Any, Mapping
 from app.fusion import DEFAULT_NORMALIZATION, DEFAULT_RANK_CONSTANT
 
 ENV_PREFIX = "HYBRID_"
+#: Request threads per gunicorn worker when the backend is a remote cluster:
+#: each search waits on two round trips, and a waiting thread needs no core.
+WAITING_BACKEND_THREADS = 4
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -100,10 +103,11 @@ class Settings:
     embedded_text_max_deleted_share: float = 0.1
     #: Seconds a query waits on one retrieval leg before failing it.
     leg_timeout_s: float = 5.0
-    #: Embedded backend: legs run on two threads only on indexes at least this large.
-    #: Below it each leg is quick and the thread hand-off costs more than it saves
-    #: (scripts/bench_search.py; docs/performance.md).
-    parallel_legs_min_chunks: int = 20000
+    #: Embedded backend: run the two legs of a search on two threads. Off by
+    #: default: gunicorn already runs one worker per core, so under load a second
+    #: thread per search only adds hand-offs; it lowers latency on an idle server
+    #: with a large index (docs/performance.md, "Serving shape").
+    parallel_legs: bool = False
     #: Embedded lexical leg: rank without the filter and drop what it refuses when
     #: that needs at most this many hits (``embedded.vectors.over_fetch``); deeper, the
     #: filter goes inside the query, which costs more than a deep unfiltered
@@ -229,6 +233,15 @@ class Settings:
     #: the relevance gate, the tools and the reranker study read; never copied.
     datasets_dir: Path = PROJECT_ROOT.parent / "shared" / "datasets"
 
+    # --- serving (gunicorn, app/gunicorn_conf.py) ---------------------------------
+    #: Worker processes: one per core. A search is CPU work (encoder, tantivy,
+    #: HNSW, Python); more runnable threads than cores make every stage wait for
+    #: a core (docs/performance.md, "Serving shape").
+    gunicorn_workers: int = dataclasses.field(default_factory=available_cores)
+    #: Request threads per worker; 0 = by backend: 1 for ``embedded`` (all CPU),
+    #: 4 for ``opensearch`` (a worker mostly waits on the cluster).
+    gunicorn_threads: int = 0
+
     # --- observability ----------------------------------------------------------
     log_level: str = "INFO"
     #: Log raw query text; off by default (a keyed hash and length are logged).
@@ -257,6 +270,13 @@ class Settings:
                 values[f.name] = _coerce(f, raw)
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def serving_threads(self) -> int:
+        """Request threads per gunicorn worker: ``gunicorn_threads``, or the backend's default."""
+        if self.gunicorn_threads > 0:
+            return self.gunicorn_threads
+        return WAITING_BACKEND_THREADS if self.backend == "opensearch" else 1
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with ``changes`` applied."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from app.settings import Settings, available_cores
+from app.settings import WAITING_BACKEND_THREADS, Settings, available_cores
 
 
 def test_batch_jobs_embed_on_every_core_and_serving_on_one() -> None:
@@ -15,3 +15,26 @@ def test_batch_jobs_embed_on_every_core_and_serving_on_one() -> None:
 
 def test_batch_threads_come_from_the_environment() -> None:
     assert Settings.from_env({"HYBRID_BATCH_ONNX_THREADS": "3"}).batch_onnx_threads == 3
+
+
+def test_gunicorn_serves_one_worker_per_core_single_threaded_on_the_embedded_backend() -> None:
+    settings = Settings()
+    assert settings.gunicorn_workers == available_cores()
+    assert settings.serving_threads == 1
+
+
+def test_workers_on_a_remote_cluster_get_threads_to_wait_with() -> None:
+    assert Settings(backend="opensearch").serving_threads > 1
+    assert Settings(backend="opensearch", gunicorn_threads=2).serving_threads == 2
+    assert Settings.from_env({"HYBRID_GUNICORN_THREADS": "3"}).serving_threads == 3
+
+
+def test_gunicorn_config_takes_its_shape_from_the_settings(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    script = "import app.gunicorn_conf as conf; print(conf.workers, conf.threads)"
+    env = {**os.environ, "HYBRID_GUNICORN_WORKERS": "3", "HYBRID_BACKEND": "opensearch",
+           "HYBRID_METRICS_DIR": str(tmp_path / "metrics"), "HYBRID_QUERY_CACHE_DIR": str(tmp_path / "cache")}
+    shape = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert shape.stdout.split() == ["3", str(WAITING_BACKEND_THREADS)]

@@ -67,7 +67,7 @@ class EmbeddedBackend:
     ) -> dict[str, LegResult]:
         # ``index``: a migration probes the new index before the alias moves to it.
         snapshot = self._current() if index is None or index == self.alias_target() else self._snapshot_of(index)
-        if len(legs) == 1 or len(snapshot.rows) < self.settings.parallel_legs_min_chunks:
+        if len(legs) == 1 or not self.settings.parallel_legs:
             return {name: snapshot.run_leg(name, leg, access) for name, leg in legs.items()}
         # All legs but the last go to the pool; the last runs in this thread, which
         # would otherwise only wait: one hand-off fewer per search (load-tested
