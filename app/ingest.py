@@ -44,10 +44,11 @@ class IngestReport:
 
     def summary(self) -> str:
         rate = self.indexed / self.seconds if self.seconds else 0.0
+        passages = self.chunks / self.seconds if self.seconds else 0.0
         return (
             f"{self.index}: read {self.read}, indexed {self.indexed} ({self.chunks} chunks), "
             f"unchanged {self.unchanged}, deleted {self.deleted}, failed {self.failed} "
-            f"in {self.seconds:.1f} s ({rate:.1f} docs/s; embedding {self.embed_seconds:.1f} s)"
+            f"in {self.seconds:.1f} s ({rate:.1f} docs/s, {passages:.1f} passages/s; embedding {self.embed_seconds:.1f} s)"
         )
 
 

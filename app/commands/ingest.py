@@ -8,7 +8,8 @@ import sys
 from app.components import Components
 from app.ingest import delete_documents, ingest_documents
 from app.settings import Settings
-from app.sources import read_source
+from app.progress import IngestProgress
+from app.sources import count_documents, read_source
 
 MAX_ERRORS_SHOWN = 20
 
@@ -38,7 +39,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if removed < len(args.delete):
             status = 1
     for source in args.sources:
-        report = ingest_documents(read_source(source, settings), parts.backend, parts.batch_encoder, settings, index=args.index)
+        progress = None if args.quiet else IngestProgress(source, count_documents(source))
+        try:
+            report = ingest_documents(
+                read_source(source, settings), parts.backend, parts.batch_encoder, settings, index=args.index, progress=progress
+            )
+        finally:
+            if progress is not None:
+                progress.close()
         for error in report.errors[:MAX_ERRORS_SHOWN]:
             print(error, file=sys.stderr)
         if len(report.errors) > MAX_ERRORS_SHOWN:

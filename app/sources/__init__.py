@@ -10,7 +10,7 @@ from app.documents import Document, LineError, read_documents, read_jsonl_file
 from app.settings import Settings
 from app.sources.errors import SourceError
 
-__all__ = ["SourceError", "read_source"]
+__all__ = ["SourceError", "count_documents", "read_source"]
 
 
 def read_source(uri: str, settings: Settings) -> Iterator[Document | LineError]:
@@ -34,3 +34,19 @@ def read_source(uri: str, settings: Settings) -> Iterator[Document | LineError]:
         yield from read_jsonl_file(path)
     else:
         raise SourceError(f"{uri}: no such file or folder")
+
+
+def count_documents(uri: str) -> int | None:
+    """Non-blank lines of a local source (what a progress line needs for the time
+    left); ``None`` for stdin and ``s3://``, which cannot be read twice or cheaply."""
+    if uri == "-" or uri.startswith("s3://"):
+        return None
+    path = Path(uri)
+    files = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path] if path.is_file() else []
+    if not files:
+        return None
+    total = 0
+    for file in files:
+        with open(file, "rb") as handle:
+            total += sum(1 for line in handle if line.strip())
+    return total

@@ -113,3 +113,11 @@ def test_ingest_delete_names_the_tenant(cli, tiny_corpus: Path) -> None:
     assert code == 1 and "deleted 0 of 1" in out  # globex has no such document; acme's stays
     code, out, _ = cli("ingest", "--delete", "acme-kb-0001", "--tenant", "acme")
     assert code == 0 and "deleted 1 of 1" in out
+
+
+def test_ingest_reports_progress_and_a_summary_with_passages_per_second(cli, tiny_corpus: Path) -> None:
+    code, out, err = cli("ingest", str(tiny_corpus))
+    documents = sum(1 for line in tiny_corpus.read_text().splitlines() if line.strip())
+    assert code == 0
+    assert f"{tiny_corpus}: {documents}/{documents} documents, " in err and "passages/s, 0s left" in err
+    assert "passages/s; embedding" in out and f"indexed {documents}" in out
