@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 from app.ingest import IngestReport
 
@@ -15,7 +16,7 @@ LOG_INTERVAL_S = 10.0
 
 def format_duration(seconds: float) -> str:
     """``42s``, ``3m05s``, ``2h07m``."""
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:

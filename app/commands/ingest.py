@@ -7,8 +7,8 @@ import sys
 
 from app.components import Components
 from app.ingest import delete_documents, ingest_documents
-from app.settings import Settings
 from app.progress import IngestProgress
+from app.settings import Settings
 from app.sources import count_documents, read_source
 
 MAX_ERRORS_SHOWN = 20

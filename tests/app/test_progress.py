@@ -58,7 +58,7 @@ def test_a_log_gets_a_line_per_interval_a_terminal_one_line_rewritten() -> None:
 @given(st.floats(min_value=0, max_value=10 * 24 * 3600))
 def test_durations_read_as_their_largest_units(seconds: float) -> None:
     text = format_duration(seconds)
-    rounded = int(round(seconds))
+    rounded = round(seconds)
     if rounded < 60:
         assert text == f"{rounded}s"
     elif rounded < 3600:
