@@ -1,13 +1,16 @@
 """Which fusion default holds on collections it was not chosen on: leave one collection out.
 
-    python scripts/fusion_defaults.py [--metric ndcg@10] [--depth N] [--depths 100,200,400,1000] DATASET_DIR...
+    python scripts/fusion_defaults.py [--metric ndcg@10] [--depth N] [--depths 100,200,400,1000]
+        [--leg-depths 400:400,400:200] DATASET_DIR...
 
 For each held-out collection, every rule for picking the default is applied to
 the other collections only, and the pick is scored on the held-out one. The
 rules range from fixed candidates (nothing fitted) to a full sweep of weights;
 the table also gives each leg alone, since the default must not fall below its
 better leg anywhere. A second table does the same for the fusion depth (how many
-hits each leg contributes) with linear min-max at equal weights. Leg lists come from the evaluation cache
+hits each leg contributes) with linear min-max at equal weights, and a third
+with each leg at its own depth (the vector leg's depth is what its graph walk
+costs: docs/performance.md). Leg lists come from the evaluation cache
 (``app.evaluation.legs_cache``), so a run after ``hybrid-search eval`` is quick.
 """
 
@@ -50,6 +53,8 @@ def main() -> int:
     parser.add_argument("--metric", default="ndcg@10")
     parser.add_argument("--depth", type=int, default=None)
     parser.add_argument("--depths", default="100,200,400,1000", help="fusion depths the second table compares")
+    parser.add_argument("--leg-depths", default="400:400,400:200,400:100,200:200,100:100",
+                        help="lexical:vector depth pairs the third table compares")
     args = parser.parse_args()
     settings = Settings.from_env()
     metric, depth = parse_metric(args.metric), args.depth or settings.default_depth
@@ -103,7 +108,27 @@ def main() -> int:
     picks = [depths[int(np.argmax(np.delete(by_depth, g, axis=1).mean(axis=1)))] for g in range(len(names))]
     print("| LOCO pick | " + " | ".join(f"{v:.4f} (depth {p})" for v, p in zip(held_out, picks))
           + f" | {np.mean(held_out):.4f} |")
+
+    pairs = [tuple(int(d) for d in pair.split(":")) for pair in args.leg_depths.split(",")]
+    deepest = max(d for pair in pairs for d in pair)
+    runs = [leg_runs(open_index(d, settings), d.judged_queries(), deepest, progress=False) for d in datasets]
+    print(f"\n{metric} of linear min-max at equal weights with each leg at its own depth\n")
+    print("| lexical : vector | " + " | ".join(names) + " | mean |")
+    print("|" + "---|" * (len(names) + 2))
+    for lexical, vector in pairs:
+        cut = {"lexical": lexical, "vector": vector}
+        per = np.array([
+            sweep([LegMatrix.build(truncated(r, cut), d.qrels, max(lexical, vector))],
+                  [FusionConfig(**{**linear.__dict__, "depth": max(lexical, vector)})], metric)[0].mean()
+            for r, d in zip(runs, datasets)
+        ])
+        print(f"| {lexical} : {vector} | " + " | ".join(f"{v:.4f}" for v in per) + f" | {per.mean():.4f} |")
     return 0
+
+
+def truncated(runs: dict, depths: dict[str, int]) -> dict:
+    """Each query's leg lists cut to that leg's depth."""
+    return {qid: {leg: hits[: depths[leg]] for leg, hits in legs.items()} for qid, legs in runs.items()}
 
 
 def leg_matrices(datasets: list, settings: Settings, depth: int) -> list[LegMatrix]:

@@ -126,6 +126,21 @@ def test_filters_apply_before_top_k(tmp_path: Path) -> None:
         assert all(int(h.doc_id[1:]) % 10 == 0 for h in result.hits)
 
 
+def test_legs_on_two_threads_answer_as_on_one(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    chunks = {f"d{i}": [make_chunk(f"d{i}", "database runbook", f"failover step {i % 7}", unit(rng),
+                                   acl=("group:sre",) if i % 3 else ("*",))] for i in range(40)}
+    query = unit(rng)
+    answers = []
+    for parallel in (False, True):
+        backend = new_backend(tmp_path / str(parallel), parallel_legs=parallel)
+        backend.replace_documents("docs-v1", keyed(chunks))
+        legs = {"lexical": LexicalLeg("database failover step 3", 10), "vector": VectorLeg(query, 10)}
+        results = backend.run_legs(legs, AccessFilter("t1", frozenset({"group:sre"})))
+        answers.append({name: [(h.doc_id, h.score) for h in result.hits] for name, result in results.items()})
+    assert answers[0] == answers[1] and all(len(hits) == 10 for hits in answers[0].values())
+
+
 def test_metadata_filters_any_of_values(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     backend = new_backend(tmp_path)
