@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Literal, Mapping, NamedTuple, Sequence, get_args
 
@@ -81,10 +82,10 @@ def normalize(scores: Sequence[float], method: Normalization) -> list[float]:
     Raises ``ValueError`` for an unknown method or a non-finite score.
     """
     _check_normalization(method)
-    values = [float(s) for s in scores]
+    values = list(map(float, scores))
     if not values:
         return []
-    if not all(math.isfinite(v) for v in values):
+    if not all(map(math.isfinite, values)):
         # NaN would make min/max and the final sort meaningless.
         raise ValueError("scores must be finite numbers")
     if method == "min_max":
@@ -161,12 +162,11 @@ def rrf(
         raise ValueError(f"rank_constant must be an integer >= 0, got {rank_constant!r}")
     leg_weights = _resolve_weights(runs, weights)
     positions = _positions(runs)
-    terms: dict[str, list[float]] = {}
-    for leg, hits in runs.items():
-        w = leg_weights[leg]
-        for rank, (doc_id, _) in enumerate(hits, start=1):
-            terms.setdefault(doc_id, []).append(w / (rank_constant + rank))
-    return _ranked(runs, positions, terms, None, limit)
+    terms = [
+        (positions[leg], [leg_weights[leg] / (rank_constant + rank) for rank in range(1, len(hits) + 1)])
+        for leg, hits in runs.items()
+    ]
+    return _ranked(runs, positions, _summed(terms), None, limit)
 
 
 def linear(
@@ -194,14 +194,9 @@ def linear(
     _check_normalization(normalization)
     leg_weights = _resolve_weights(runs, weights)
     positions = _positions(runs)
-    terms: dict[str, list[float]] = {}
-    normalized: dict[str, list[float]] = {}
-    for leg, hits in runs.items():
-        w = leg_weights[leg]
-        normalized[leg] = normalize([raw for _, raw in hits], normalization)
-        for (doc_id, _), norm in zip(hits, normalized[leg]):
-            terms.setdefault(doc_id, []).append(w * norm)
-    return _ranked(runs, positions, terms, normalized, limit)
+    normalized = {leg: normalize(list(map(itemgetter(1), hits)), normalization) for leg, hits in runs.items()}
+    terms = [(positions[leg], [leg_weights[leg] * norm for norm in normalized[leg]]) for leg in runs]
+    return _ranked(runs, positions, _summed(terms), normalized, limit)
 
 
 def fuse(
@@ -261,19 +256,39 @@ def _positions(runs: Runs) -> dict[str, dict[str, int]]:
     return positions
 
 
+def _summed(terms: Sequence[tuple[Mapping[str, int], Sequence[float]]]) -> dict[str, float]:
+    """Each document's fused score: the sum of its terms over the legs.
+
+    ``terms`` holds, per leg, its documents (in leg order, as the keys of its
+    positions) and their terms. The sum is correctly rounded (``fsum``), hence
+    independent of leg order: two documents with the same per-leg terms in any
+    order tie exactly, and the tie goes to doc_id rather than to float noise.
+    With two legs, plain addition is that sum already: IEEE addition of two
+    floats is correctly rounded and commutative.
+    """
+    if len(terms) <= 2:
+        scores = dict(zip(*terms[0])) if terms else {}
+        for doc_ids, values in terms[1:]:
+            get = scores.get
+            for doc_id, value in zip(doc_ids, values):
+                prior = get(doc_id)
+                scores[doc_id] = value if prior is None else prior + value
+        return scores
+    parts: dict[str, list[float]] = {}
+    for doc_ids, values in terms:
+        for doc_id, value in zip(doc_ids, values):
+            parts.setdefault(doc_id, []).append(value)
+    return {doc_id: p[0] if len(p) == 1 else math.fsum(p) for doc_id, p in parts.items()}
+
+
 def _ranked(
     runs: Runs,
     positions: Mapping[str, Mapping[str, int]],
-    terms: dict[str, list[float]],
+    scores: dict[str, float],
     normalized: Mapping[str, Sequence[float]] | None,
     limit: int | None,
 ) -> list[FusedHit]:
     """The fused list (or its first ``limit``), each hit with what its legs said."""
-    # fsum is correctly rounded, hence independent of leg order: two documents
-    # with the same per-leg terms in any order tie exactly, and the tie goes to
-    # doc_id rather than to float noise. (A lone term needs no sum.)
-    scores = {doc_id: parts[0] if len(parts) == 1 else math.fsum(parts) for doc_id, parts in terms.items()}
-
     # Best score first, ties by doc_id. A page needs only the head: selecting it
     # costs less than sorting every candidate, and only its hits are built. Plain
     # tuples compare in C; a key function would be called per item.

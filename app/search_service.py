@@ -10,6 +10,8 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain, islice
+from operator import itemgetter
 from typing import Any, Iterator, Mapping, Sequence
 
 from app.analysis import analyzer, lexical_design
@@ -189,7 +191,7 @@ class SearchService:
             raise Unavailable("every retrieval leg failed: " + "; ".join(degraded), retry_after_s=RETRY_AFTER_S)
         best_chunk = {name: best_chunk_per_document(result.hits) for name, result in results.items()}
         runs = {
-            name: [(doc_id, hit.score) for doc_id, hit in list(chunks.items())[: plan.config.depth]]
+            name: [(doc_id, hit.score) for doc_id, hit in islice(chunks.items(), plan.config.depth)]
             for name, chunks in best_chunk.items()
         }
         return Retrieved(results, degraded, best_chunk, runs)
@@ -267,7 +269,10 @@ class SearchService:
         faceted: Faceted | None = None,
     ) -> dict[str, Any]:
         index = plan.index
-        total = len({doc_id for run in retrieved.runs.values() for doc_id, _ in run}) if faceted is None else faceted.total
+        if faceted is None:
+            total = len(set(map(itemgetter(0), chain.from_iterable(retrieved.runs.values()))))
+        else:
+            total = faceted.total
         facets = {} if faceted is None else {name: counts.to_json() for name, counts in faceted.counts.items()}
         return {
             "hits": hits,
@@ -382,9 +387,9 @@ def as_fused(run: Sequence[tuple[str, float]]) -> list[FusedHit]:
 def best_chunk_per_document(hits: Sequence[LegHit]) -> dict[str, LegHit]:
     """Collapse chunk hits to each document's best chunk, keeping leg order."""
     best: dict[str, LegHit] = {}
+    keep_first = best.setdefault
     for hit in hits:
-        if hit.doc_id not in best:
-            best[hit.doc_id] = hit
+        keep_first(hit.doc_id, hit)
     return best
 
 
