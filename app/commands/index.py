@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from app.components import Components
 from app.lifecycle import Lifecycle, MigrationReport
+from app.progress import IngestProgress
 from app.settings import Settings
 
 
@@ -70,7 +71,9 @@ def lifecycle(settings: Settings, parts: Components | None = None) -> Lifecycle:
     """The lifecycle over the configured backend; the model loads only if a step needs it."""
     parts = parts or Components(settings)
     # Progress on stdout, so stderr holds nothing but the one-line error of a failure.
-    return Lifecycle(parts.backend, settings, lambda: parts.batch_encoder, log=lambda line: print(line, flush=True))
+    return Lifecycle(
+        parts.backend, settings, lambda: parts.batch_encoder, log=lambda line: print(line, flush=True), progress=IngestProgress
+    )
 
 
 def run_install_templates(args: argparse.Namespace, settings: Settings) -> int:

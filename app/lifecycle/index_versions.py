@@ -41,8 +41,9 @@ from app.lifecycle.copy import copy_index
 from app.lifecycle.field_map import FieldMap
 from app.lifecycle.reports import LifecycleError, MigrationReport, Verification
 from app.lifecycle.verification import check_shrink, counted, probe
+from app.progress import IngestProgress
 from app.settings import Settings
-from app.sources import read_source
+from app.sources import count_documents, read_source
 
 
 class Lifecycle:
@@ -55,6 +56,7 @@ class Lifecycle:
         encoder: Encoder | Callable[[], Encoder],
         *,
         log: Callable[[str], None] | None = None,
+        progress: Callable[[str, int | None], IngestProgress] | None = None,
         seed: int | None = None,
     ) -> None:
         self.backend = backend
@@ -62,6 +64,8 @@ class Lifecycle:
         self.alias = backend.alias
         self._encoder = encoder
         self._log = log or (lambda message: None)
+        #: A progress line for each re-ingest: what it reads (``source ...``) and how many documents, if known.
+        self._progress = progress
         self._rng = random.Random(seed)
 
     @property
@@ -165,7 +169,9 @@ class Lifecycle:
         self, name: str, source: str | None, live: IndexInfo | None
     ) -> tuple[Verification, str, IngestReport | None]:
         if source is not None:
-            verification, ingest = self._ingest(name, read_source(source, self.settings), f"source {source}")
+            verification, ingest = self._ingest(
+                name, read_source(source, self.settings), f"source {source}", count_documents(source)
+            )
             return verification, "ingest", ingest
         assert live is not None
         same_model = (live.model_version, live.dimension) == (self.encoder.model_version, self.encoder.dimension)
@@ -183,7 +189,7 @@ class Lifecycle:
         return embed_chunks(self.encoder, chunks_by_doc, self.settings.embed_batch_size)
 
     def _ingest(
-        self, name: str, records: Iterable[Document | LineError], what: str
+        self, name: str, records: Iterable[Document | LineError], what: str, total: int | None = None
     ) -> tuple[Verification, IngestReport]:
         """Ingest into ``name``; the expected count is the distinct valid ids read."""
         ids: set[str] = set()
@@ -194,7 +200,12 @@ class Lifecycle:
                     ids.add(record.key)
                 yield record
 
-        ingest = ingest_documents(noting_ids(), self.backend, self.encoder, self.settings, index=name)
+        progress = self._progress(what, total) if self._progress is not None else None
+        try:
+            ingest = ingest_documents(noting_ids(), self.backend, self.encoder, self.settings, index=name, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
         self._log(ingest.summary())
         verification = counted(self.backend, name, len(ids), None)
         if ingest.failed > self.settings.lifecycle_max_errors:

@@ -67,7 +67,8 @@ def test_failures_exit_1_with_one_line_and_leave_the_alias(cli, settings: Settin
     code, _, err = cli("index", "rollback")
     assert code == 1 and "nothing to roll back" in one_line_error(err)
 
-    assert cli("index", "migrate", "--to", "1", "--source", str(tiny_corpus))[0] == 0
+    code, _, err = cli("index", "migrate", "--to", "1", "--source", str(tiny_corpus))
+    assert code == 0 and f"source {tiny_corpus}: 9/9 documents, " in err and "passages/s" in err
     code, _, err = cli("index", "migrate", "--to", "2", "--source", str(tiny_corpus.parent / "gone.jsonl"))
     line = one_line_error(err)
     assert code == 1 and "gone.jsonl: no such file or folder" in line and "still points at docs-v1" in line
