@@ -36,6 +36,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         os.environ[f"{ENV_PREFIX}DEV_MODE"] = "1"  # the gunicorn master reads its own settings
     # Checked here too so a missing key is one line, not a traceback from the preloaded app.
     verification_key(settings)
+    check_serving_shape(settings, args.workers)
     if args.flask:
         from app.web import create_app
 
@@ -43,11 +44,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         create_app(settings).run(host=host or "127.0.0.1", port=int(port), threaded=True)
         return 0
     argv = [sys.executable, "-m", "gunicorn", "--config", "python:app.gunicorn_conf", "--bind", args.bind]
-    if args.workers:
+    if args.workers is not None:
         argv += ["--workers", str(args.workers)]
     argv.append("app.wsgi:app")
     os.execv(sys.executable, argv)
     return 0  # pragma: no cover - execv does not return
+
+
+def check_serving_shape(settings: Settings, workers: int | None) -> None:
+    """Refuse a worker count below one or a negative thread count (gunicorn would idle or fail late)."""
+    workers = settings.gunicorn_workers if workers is None else workers
+    if workers < 1:
+        raise CommandError(f"gunicorn needs at least one worker (--workers / {ENV_PREFIX}GUNICORN_WORKERS is {workers})")
+    if settings.gunicorn_threads < 0:
+        raise CommandError(
+            f"{ENV_PREFIX}GUNICORN_THREADS must be 0 (the backend's default) or more, not {settings.gunicorn_threads}"
+        )
 
 
 def refuse_public_bind(binds: Iterable[str]) -> None:

@@ -52,6 +52,18 @@ def test_serve_starts_gunicorn_with_a_configured_secret(serve, monkeypatch: pyte
     assert "HYBRID_DEV_MODE" not in os.environ
 
 
+def test_serve_refuses_a_shape_without_workers_in_one_line(serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYBRID_JWT_SECRET", "p" * 40)
+    code, err, execed = serve("--workers", "0")
+    assert code != 0 and execed is None and err.count("\n") == 1 and "at least one worker" in err
+    monkeypatch.setenv("HYBRID_GUNICORN_THREADS", "-1")
+    code, err, execed = serve()
+    assert code != 0 and execed is None and "HYBRID_GUNICORN_THREADS must be 0" in err
+    monkeypatch.setenv("HYBRID_GUNICORN_THREADS", "0")
+    code, _, execed = serve("--workers", "3")
+    assert code == 0 and execed[execed.index("--workers") + 1] == "3"
+
+
 def test_dev_mode_serves_loopback_only(serve) -> None:
     code, err, execed = serve("--dev", "--bind", "0.0.0.0:8080")
     assert code != 0 and execed is None and "loopback only" in err
