@@ -4,7 +4,7 @@ With the embedded backend a search is CPU work from end to end (encoder,
 tantivy, HNSW, Python), so the shape is as many single-threaded workers as
 cores (``Settings.gunicorn_workers`` / ``serving_threads``): more runnable
 threads than cores only make each stage wait for a core, and a busy core
-switching between them serves fewer requests (docs/performance.md, "Serving
+switching between them serves fewer requests (loadtests/README.md, "Serving
 shape"). With the OpenSearch backend a worker mostly waits on the cluster, so
 it gets several threads. ``BalancedThreadWorker`` is gthread that accepts a
 connection only while it has a thread free, so keep-alive clients spread over

@@ -106,7 +106,7 @@ class Settings:
     #: Embedded backend: run the two legs of a search on two threads. Off by
     #: default: gunicorn already runs one worker per core, so under load a second
     #: thread per search only adds hand-offs; it lowers latency on an idle server
-    #: with a large index (docs/performance.md, "Serving shape").
+    #: with a large index (loadtests/README.md, "Serving shape").
     parallel_legs: bool = False
     #: Embedded lexical leg: rank without the filter and drop what it refuses when
     #: that needs at most this many hits (``embedded.vectors.over_fetch``); deeper, the
@@ -236,10 +236,10 @@ class Settings:
     # --- serving (gunicorn, app/gunicorn_conf.py) ---------------------------------
     #: Worker processes: one per core. A search is CPU work (encoder, tantivy,
     #: HNSW, Python); more runnable threads than cores make every stage wait for
-    #: a core (docs/performance.md, "Serving shape").
+    #: a core (loadtests/README.md, "Serving shape").
     gunicorn_workers: int = dataclasses.field(default_factory=available_cores)
     #: Request threads per worker; 0 = by backend: 1 for ``embedded`` (all CPU),
-    #: 4 for ``opensearch`` (a worker mostly waits on the cluster).
+    #: ``WAITING_BACKEND_THREADS`` for ``opensearch`` (a worker mostly waits on the cluster).
     gunicorn_threads: int = 0
 
     # --- observability ----------------------------------------------------------
