@@ -22,9 +22,35 @@ WAITING_BACKEND_THREADS = 4
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def available_cores() -> int:
-    """CPUs this process may run on (its affinity, not the machine's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+#: Where a container's CPU quota is read: cgroup v2's ``cpu.max``, else v1's CFS pair.
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def available_cores(cgroup_root: Path = CGROUP_ROOT) -> int:
+    """CPUs this process may use: its affinity (not the machine's count), capped by
+    a cgroup CPU quota, which is how a container is given "2 CPUs" of a larger host."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = cgroup_cpu_quota(cgroup_root)
+    return max(1, min(cores, quota)) if quota is not None else cores
+
+
+def cgroup_cpu_quota(root: Path = CGROUP_ROOT) -> int | None:
+    """Whole CPUs the cgroup quota allows (rounded up), or ``None`` when there is no quota."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = (root / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (root / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        quota_us, period_us = int(quota), int(period)
+    except ValueError:  # "max": no limit
+        return None
+    if quota_us <= 0 or period_us <= 0:  # v1 writes -1 for no limit
+        return None
+    return -(-quota_us // period_us)
 
 
 @dataclass(frozen=True)

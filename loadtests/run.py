@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.settings import Settings  # noqa: E402
+from app.settings import Settings, available_cores  # noqa: E402
 from loadtests.workload import default_queries  # noqa: E402
 from loadtests.budgets import check, load_budgets, passed, render_table, without_request_type  # noqa: E402
 
@@ -274,15 +274,16 @@ def main(argv: list[str] | None = None) -> int:
     served = max(measured.get("total_count", 0), 1)
     server_ms = (cpu_after - cpu_before) * 1000 / served
     client_ms = ((client_after.ru_utime + client_after.ru_stime) - (client_before.ru_utime + client_before.ru_stime)) * 1000 / served
-    print(f"\nCPU per request: server {server_ms:.2f} ms (all workers; {os.cpu_count()} cores → at most "
-          f"~{os.cpu_count() * 1000 / server_ms:.0f} req/s if the cores were ours), Locust client {client_ms:.2f} ms")
+    cores = available_cores()
+    print(f"\nCPU per request: server {server_ms:.2f} ms (all workers; {cores} cores → at most "
+          f"~{cores * 1000 / server_ms:.0f} req/s if the cores were ours), Locust client {client_ms:.2f} ms")
     hit_rate = cache_hit_rate(args.out / "metrics.txt")
     shown_rate = "unknown" if hit_rate is None else f"{hit_rate:.1%}"
     print(f"query-vector cache hit rate: {shown_rate} (unseen share {args.unseen_share:g}: those always miss)")
     workers = searches_per_worker(args.out / "metrics-mp")
     print(f"searches per worker: {' / '.join(map(str, workers)) or 'unknown'} (a worker holds each keep-alive "
           "connection it accepts: users sharing a worker wait for each other)")
-    print(f"machine load average (1 min) before/after: {load_before[0]:.1f} / {load_after[0]:.1f} on {os.cpu_count()} cores")
+    print(f"machine load average (1 min) before/after: {load_before[0]:.1f} / {load_after[0]:.1f} on {cores} cores")
     if args.profile and (args.out / "profile.txt").is_file():
         from loadtests.profile import render
 

@@ -38,3 +38,23 @@ def test_gunicorn_config_takes_its_shape_from_the_settings(tmp_path) -> None:
            "HYBRID_METRICS_DIR": str(tmp_path / "metrics"), "HYBRID_QUERY_CACHE_DIR": str(tmp_path / "cache")}
     shape = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     assert shape.stdout.split() == ["3", str(WAITING_BACKEND_THREADS)]
+
+
+def test_a_containers_cpu_quota_caps_the_cores(tmp_path) -> None:
+    from app.settings import cgroup_cpu_quota
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert cgroup_cpu_quota(v2) == 2 and available_cores(v2) == min(2, len(os.sched_getaffinity(0)))
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert cgroup_cpu_quota(v2) is None and available_cores(v2) == len(os.sched_getaffinity(0))
+
+    v1 = tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_quota(v1) == 1 and available_cores(v1) == 1
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cgroup_cpu_quota(v1) is None
+    assert cgroup_cpu_quota(tmp_path / "none") is None

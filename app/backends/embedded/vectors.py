@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from app.settings import available_cores
+
 
 def over_fetch(k: int, share: float) -> int:
     """How many unfiltered hits to ask for so that ``k`` of them pass a filter
@@ -42,7 +44,7 @@ def build_graph(matrix: np.ndarray, rows: np.ndarray, *, m: int, ef_construction
 
     graph = hnswlib.Index(space="cosine", dim=matrix.shape[1])
     graph.init_index(max_elements=len(rows), ef_construction=ef_construction, M=m)
-    graph.set_num_threads(max(1, os.cpu_count() or 1))
+    graph.set_num_threads(available_cores())
     graph.add_items(matrix, rows)
     return graph
 
