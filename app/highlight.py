@@ -35,7 +35,7 @@ class HighlightRequest:
 
 def highlight(text: str, query_terms: frozenset[str], chain: Analyzer, request: HighlightRequest) -> list[str]:
     """The marked fragments of ``text`` (none when no query term occurs in it)."""
-    marks = [(start, end) for start, end, term in chain.spans(text) if term in query_terms]
+    marks = chain.marks(text, query_terms)
     if not marks:
         return []
     if request.number_of_fragments == 0:

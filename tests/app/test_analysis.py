@@ -91,3 +91,23 @@ def test_threads_analysing_at_once_get_the_same_terms() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         for _ in range(3):
             assert list(pool.map(chain.analyze, texts)) == expected
+
+
+@given(st.sampled_from(TRICKY + random_texts(30)) | st.text(max_size=200), st.data())
+def test_marks_are_the_spans_whose_terms_are_wanted(text: str, data: st.DataObject) -> None:
+    chain = analyzer(ENGLISH_V2)
+    terms = sorted({term for _, _, term in chain.spans(text)})
+    wanted = frozenset(data.draw(st.lists(st.sampled_from(terms)) if terms else st.just([])) + ["absent"])
+    assert chain.marks(text, wanted) == [(start, end) for start, end, term in chain.spans(text) if term in wanted]
+
+
+#: ASCII words and joins, typographic punctuation, and a few non-ASCII letters, digits, marks and connectors.
+WORD_PIECES = ["a", "Z", "3", "07", "_", "'", ".", ",", ";", ":", "-", "/", "x" * 39, " ", " ", "\t",
+               "’", "·", "—", "“", "”", "…", "€", "\u00a0", "é", "ß", "²", "\u0301", "‿", "中", "ひ"]
+
+
+@given(st.text(max_size=200) | st.lists(st.sampled_from(WORD_PIECES), max_size=60).map("".join))
+def test_either_word_pattern_splits_a_text_into_the_same_words(text: str) -> None:
+    from app.analysis import _WORD, _words
+
+    assert [m.span() for m in _words(text).finditer(text)] == [m.span() for m in _WORD.finditer(text)]
