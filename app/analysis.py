@@ -120,6 +120,9 @@ _ASCII_CORE = r"[A-Za-z](?:[.:'’·][A-Za-z])*|[0-9](?:[.,;'’][0-9])*"
 _ASCII_WORD = re.compile(rf"_*(?:{_ASCII_CORE})(?:{_ASCII_CORE}|_)*")
 #: StandardTokenizer splits longer words into pieces of this many characters.
 _STANDARD_MAX_TOKEN_LENGTH = 255
+#: Words whose terms an analyzer remembers for highlighting (a word and its term: ~150 bytes).
+TERM_CACHE_SIZE = 200_000
+_UNKNOWN: Any = object()
 
 
 class Analyzer:
@@ -131,6 +134,9 @@ class Analyzer:
         self._stop = frozenset(spec.stop_words)
         # A PyStemmer stemmer is not thread-safe: one per thread.
         self._local = threading.local()
+        #: word → its term through the chain (``None``: dropped); a highlighted
+        #: passage's words are mostly words earlier passages had.
+        self._terms: dict[str, str | None] = {}
 
     def analyze(self, text: str) -> list[str]:
         """The terms of ``text``, in order."""
@@ -157,15 +163,34 @@ class Analyzer:
 
     def marks(self, text: str, wanted: frozenset[str]) -> list[tuple[int, int]]:
         """``(start, end)`` of each word of ``text`` whose term is in ``wanted``: the
-        :meth:`spans` a highlighter keeps, with each distinct word analysed once."""
+        :meth:`spans` a highlighter keeps, each distinct word's term looked up once
+        (and remembered: passages share most of their words)."""
         found = [(match.group(), match.span()) for match in _words(text).finditer(text)]
         words = {word for word, _ in found}
         if any(len(word) > _STANDARD_MAX_TOKEN_LENGTH for word in words):
             return [(start, end) for start, end, term in self.spans(text) if term in wanted]  # split words: rare
-        terms = {word: term for word in words if (term := self._term(word)) is not None}
-        stems = self._stemmer().stemWords(list(terms.values()))
-        matching = {word for word, stem in zip(terms, stems) if stem in wanted}
+        terms = self._terms_of(words)
+        matching = {word for word in words if terms[word] in wanted}
         return [span for word, span in found if word in matching]
+
+    def _terms_of(self, words: set[str]) -> dict[str, str | None]:
+        """Each word's term through the whole chain (stemmed; ``None``: dropped), remembered."""
+        known, out, missing = self._terms, {}, []
+        for word in words:
+            term = known.get(word, _UNKNOWN)  # one lookup: another thread may clear the cache
+            if term is _UNKNOWN:
+                missing.append(word)
+            else:
+                out[word] = term
+        if missing:
+            kept = {word: term for word in missing if (term := self._term(word)) is not None}
+            fresh: dict[str, str | None] = dict.fromkeys(missing)
+            fresh.update(zip(kept, self._stemmer().stemWords(list(kept.values()))))
+            if len(known) + len(fresh) > TERM_CACHE_SIZE:
+                known.clear()  # a bounded memory; the words of the next passages refill it
+            known.update(fresh)
+            out.update(fresh)
+        return out
 
     def _term(self, piece: str) -> str | None:
         """A tokenizer piece after the length cap, lowercase and stop words (``None``: dropped)."""

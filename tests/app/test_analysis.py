@@ -111,3 +111,14 @@ def test_either_word_pattern_splits_a_text_into_the_same_words(text: str) -> Non
     from app.analysis import _WORD, _words
 
     assert [m.span() for m in _words(text).finditer(text)] == [m.span() for m in _WORD.finditer(text)]
+
+
+def test_remembered_terms_stay_bounded_and_right(monkeypatch) -> None:
+    import app.analysis as analysis
+
+    monkeypatch.setattr(analysis, "TERM_CACHE_SIZE", 50)
+    chain = analysis.Analyzer(ENGLISH_V2)
+    for text in random_texts(200, seed=11) + TRICKY:
+        wanted = frozenset(term for _, _, term in chain.spans(text))
+        assert chain.marks(text, wanted) == [(start, end) for start, end, _ in chain.spans(text)]
+        assert len(chain._terms) <= 50 + len(text)
