@@ -2,6 +2,8 @@
 
 * single query: p50/p95 ms of ``embed_query`` (cache off, so every call runs
   the model) over the sample queries;
+* by length: CPU ms of one uncached query of each of ``--lengths`` word
+  pieces (prefixes of the passages below), since a query costs by its length;
 * passages: passages/s of ``embed_passages`` at ``--batch-size`` over
   chunk-sized passages (~200 word pieces, like the chunker's output) cut from
   the sample corpus.
@@ -11,7 +13,7 @@ asserts nothing. On a shared machine wall time swings with the neighbours'
 load, so CPU time (this process's) is printed alongside: per query in ms, and
 passages per CPU second.
 
-    python scripts/bench_embedding.py [--model-dir DIR] [--threads 1] [--export]
+    python scripts/bench_embedding.py [--model-dir DIR] [--threads 1] [--export] [--lengths 8,16,32,64,128,256]
 """
 
 from __future__ import annotations
@@ -85,6 +87,28 @@ def bench_queries(encoder: Encoder, queries: list[str], repeats: int) -> dict[st
     return {"p50": statistics.median(wall), "p95": percentile(wall, 95), "cpu_p50": statistics.median(cpu)}
 
 
+def bench_lengths(encoder: Encoder, text: str, lengths: list[int], repeats: int) -> dict[int, float]:
+    """CPU milliseconds of one uncached query of each length (word pieces, special tokens included)."""
+    words = text.split()
+    out = {}
+    for length in lengths:
+        # The longest prefix of the text that tokenises to at most ``length`` pieces.
+        low, high = 1, len(words)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if encoder.count_tokens(" ".join(words[:middle])) + 2 <= length:
+                low = middle
+            else:
+                high = middle - 1
+        query = " ".join(words[:low])
+        encoder.embed_query(query)
+        began = time.process_time()
+        for _ in range(repeats):
+            encoder.embed_query(query)
+        out[encoder.count_tokens(query) + 2] = (time.process_time() - began) * 1000 / repeats
+    return out
+
+
 def bench_passages(encoder: Encoder, passages: list[str], batch_size: int, rounds: int) -> dict[str, float]:
     """Best-of-``rounds`` passages per wall second and per CPU second (a shared machine only slows us down)."""
     encoder.embed_passages(passages[:batch_size], batch_size=batch_size)  # warm-up
@@ -108,6 +132,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="throughput rounds per variant (best is printed)")
     parser.add_argument("--max-tokens", type=int, default=settings.chunk_max_tokens, help="word pieces per passage")
     parser.add_argument("--export", action="store_true", help="export the models first if they are missing or stale")
+    parser.add_argument("--lengths", default="8,16,32,64,128,256",
+                        help="query lengths in word pieces whose CPU cost is printed (empty: none)")
     args = parser.parse_args()
 
     if args.export:
@@ -129,6 +155,10 @@ def main() -> int:
             f"{variant:5s} query p50 {query['p50']:6.2f} ms  p95 {query['p95']:6.2f} ms  (cpu p50 {query['cpu_p50']:6.2f} ms)"
             f" | passages {rate['wall']:6.1f}/s at batch {args.batch_size}  ({rate['cpu']:6.1f}/cpu-s)  {encoder.model_version}"
         )
+        if args.lengths:
+            costs = bench_lengths(encoder, " ".join(passages), [int(n) for n in args.lengths.split(",")], 30)
+            print(f"{variant:5s} CPU ms per query by word pieces: "
+                  + "  ".join(f"{pieces}: {ms:.2f}" for pieces, ms in costs.items()))
     return 0
 
 
