@@ -10,7 +10,7 @@ the table also gives each leg alone, since the default must not fall below its
 better leg anywhere. A second table does the same for the fusion depth (how many
 hits each leg contributes) with linear min-max at equal weights, and a third
 with each leg at its own depth (the vector leg's depth is what its graph walk
-costs: docs/performance.md). Leg lists come from the evaluation cache
+costs: loadtests/README.md, "What the fusion depth costs"). Leg lists come from the evaluation cache
 (``app.evaluation.legs_cache``), so a run after ``hybrid-search eval`` is quick.
 """
 
