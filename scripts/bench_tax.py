@@ -50,9 +50,11 @@ from loadtests.workload import (  # noqa: E402
 )
 
 SAMPLE_CORPUS = ROOT / "sample_data" / "corpus.jsonl"
-#: Engine → the stage it runs in.
 #: The clock's name for SearchService.search as a whole (not an engine).
 SEARCH = "search"
+#: The stages of ``timings_ms`` the table shows, in query-path order.
+STAGES = ("embed", "lexical", "vector", "fuse", "fetch")
+#: Engine → the stage it runs in.
 ENGINES = {"encoder (onnxruntime)": "embed", "tantivy": "lexical", "hnswlib": "vector", "exact scan (numpy)": "vector"}
 
 
@@ -182,12 +184,12 @@ def report(figures: dict[str, float], served_ms: float) -> Iterator[str]:
     engines = sum(ms for name, ms in figures.items() if name.startswith("engine "))
     total = figures["search"]
     yield f"{'CPU ms per search':52s} {'ms':>7s} {'share':>6s}"
-    for stage in ("embed", "lexical", "vector", "fuse", "fetch"):
+    for stage in STAGES:
         yield f"stage {stage:46s} {figures.get(f'stage {stage}', 0.0):7.3f} {share(figures.get(f'stage {stage}', 0.0), served_ms)}"
         for engine, home in ENGINES.items():
             if home == stage and f"engine {engine}" in figures:
                 yield f"  of which {engine:40s} {figures[f'engine {engine}']:7.3f} {share(figures[f'engine {engine}'], served_ms)}"
-    staged = sum(figures.get(f"stage {s}", 0.0) for s in ("embed", "lexical", "vector", "fuse", "fetch"))
+    staged = sum(figures.get(f"stage {s}", 0.0) for s in STAGES)
     rows = [
         ("rest of SearchService.search (plan, hits, respond)", total - staged),
         ("SearchService.search", total),
