@@ -67,3 +67,9 @@ class IngestProgress:
         if self.terminal and self.last_written is not None:
             self.stream.write("\n")
             self.stream.flush()
+
+    def __enter__(self) -> IngestProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 
 from app.components import Components
 from app.ingest import delete_documents, ingest_documents
@@ -39,14 +40,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if removed < len(args.delete):
             status = 1
     for source in args.sources:
-        progress = None if args.quiet else IngestProgress(source, count_documents(source))
-        try:
+        with nullcontext() if args.quiet else IngestProgress(source, count_documents(source)) as progress:
             report = ingest_documents(
                 read_source(source, settings), parts.backend, parts.batch_encoder, settings, index=args.index, progress=progress
             )
-        finally:
-            if progress is not None:
-                progress.close()
         for error in report.errors[:MAX_ERRORS_SHOWN]:
             print(error, file=sys.stderr)
         if len(report.errors) > MAX_ERRORS_SHOWN:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import time
+from contextlib import nullcontext
 from functools import partial
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -200,12 +201,8 @@ class Lifecycle:
                     ids.add(record.key)
                 yield record
 
-        progress = self._progress(what, total) if self._progress is not None else None
-        try:
+        with nullcontext() if self._progress is None else self._progress(what, total) as progress:
             ingest = ingest_documents(noting_ids(), self.backend, self.encoder, self.settings, index=name, progress=progress)
-        finally:
-            if progress is not None:
-                progress.close()
         self._log(ingest.summary())
         verification = counted(self.backend, name, len(ids), None)
         if ingest.failed > self.settings.lifecycle_max_errors:

@@ -46,11 +46,10 @@ def test_a_log_gets_a_line_per_interval_a_terminal_one_line_rewritten() -> None:
     assert log.getvalue().count("\n") == 2 and "\r" not in log.getvalue()
 
     clock, terminal = Clock(), Terminal()
-    progress = IngestProgress("x", total=10, stream=terminal, clock=clock)
-    for step in range(1, 4):
-        clock.now += 2.0
-        progress(IngestReport(read=step, chunks=step))
-    progress.close()
+    with IngestProgress("x", total=10, stream=terminal, clock=clock) as progress:
+        for step in range(1, 4):
+            clock.now += 2.0
+            progress(IngestReport(read=step, chunks=step))
     assert terminal.getvalue().count("\r") == 3 and terminal.getvalue().endswith("\n")
     assert terminal.getvalue().count("\n") == 1
 
