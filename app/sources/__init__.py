@@ -23,17 +23,21 @@ def read_source(uri: str, settings: Settings) -> Iterator[Document | LineError]:
 
         yield from read_s3_prefix(uri, settings)
         return
+    for file in local_files(uri):
+        yield from read_jsonl_file(file)
+
+
+def local_files(uri: str) -> list[Path]:
+    """The JSONL files of a local source: the file itself, or a folder's ``*.jsonl``; SourceError if none."""
     path = Path(uri)
     if path.is_dir():
         files = sorted(path.rglob("*.jsonl"))
         if not files:
             raise SourceError(f"{path}: no *.jsonl files in this folder")
-        for file in files:
-            yield from read_jsonl_file(file)
-    elif path.is_file():
-        yield from read_jsonl_file(path)
-    else:
-        raise SourceError(f"{uri}: no such file or folder")
+        return files
+    if path.is_file():
+        return [path]
+    raise SourceError(f"{uri}: no such file or folder")
 
 
 def count_documents(uri: str) -> int | None:
@@ -41,10 +45,10 @@ def count_documents(uri: str) -> int | None:
     left); ``None`` for stdin and ``s3://``, which cannot be read twice or cheaply."""
     if uri == "-" or uri.startswith("s3://"):
         return None
-    path = Path(uri)
-    files = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path] if path.is_file() else []
-    if not files:
-        return None
+    try:
+        files = local_files(uri)
+    except SourceError:
+        return None  # reading the source says what is wrong with it
     total = 0
     for file in files:
         with open(file, "rb") as handle:
