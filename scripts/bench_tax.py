@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.settings import Settings  # noqa: E402
 from app.web import create_app  # noqa: E402
-from loadtests.run import HOST, free_port, server_cpu_seconds, stop, wait_ready  # noqa: E402
+from loadtests.run import HOST, free_port, server_cpu_seconds, server_env, stop, wait_ready  # noqa: E402
 from loadtests.workload import (  # noqa: E402
     QueryStream, build_workload, corpus_words, deal_order, default_queries, load_queries, mint_tokens,
 )
@@ -152,9 +152,8 @@ def served(args: argparse.Namespace, requests: list[tuple[str, str]]) -> float:
     """Server CPU ms per request: gunicorn with one worker, one keep-alive connection."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-tax-") as scratch:
-        env = {**os.environ, "HYBRID_DATA_DIR": str(args.data_dir.resolve()), "HYBRID_GUNICORN_WORKERS": "1",
-               "HYBRID_METRICS_DIR": str(Path(scratch) / "metrics")}
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        # The load test's server environment, with one worker.
+        env = server_env(argparse.Namespace(data_dir=args.data_dir, rerank=False, workers=1, threads=None, out=Path(scratch)))
         with open(Path(scratch) / "server.log", "wb") as log:
             server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--bind", f"{HOST}:{port}"],
                                       env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
