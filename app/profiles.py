@@ -15,12 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from app.files import write_atomically
-from app.fusion import (
-    DEFAULT_NORMALIZATION,
-    DEFAULT_RANK_CONSTANT,
-    METHODS,
-    NORMALIZATIONS,
-)
+from app.fusion import METHODS, NORMALIZATIONS
 from app.search_request import SearchRequest
 from app.settings import Settings
 
@@ -34,15 +29,21 @@ class ProfileError(ValueError):
 
 @dataclass(frozen=True)
 class FusionConfig:
-    """Everything that decides how the legs' lists become one ranking."""
+    """Everything that decides how the legs' lists become one ranking.
 
-    method: str = "rrf"
-    normalization: str = DEFAULT_NORMALIZATION
-    weights: Mapping[str, float] = field(default_factory=lambda: {"lexical": 1.0, "vector": 1.0})
-    rank_constant: int = DEFAULT_RANK_CONSTANT
-    depth: int = 100
-    rerank_enabled: bool = False
-    rerank_depth: int = 20
+    Its defaults are the settings' documented defaults; :func:`default_config`
+    gives the ones the environment set.
+    """
+
+    method: str = Settings.fusion_method
+    normalization: str = Settings.linear_normalization
+    weights: Mapping[str, float] = field(
+        default_factory=lambda: {"lexical": Settings.weight_lexical, "vector": Settings.weight_vector}
+    )
+    rank_constant: int = Settings.rrf_rank_constant
+    depth: int = Settings.default_depth
+    rerank_enabled: bool = Settings.rerank_enabled
+    rerank_depth: int = Settings.rerank_depth
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:

@@ -168,6 +168,11 @@ class Settings:
     rerank_batch_size: int = 16
     #: Query word pieces kept; truncation otherwise falls on the passage only.
     rerank_query_max_tokens: int = 64
+    #: onnxruntime intra-op threads of the cross-encoder. A rerank is the one stage
+    #: long enough to split across cores, so it takes them all; its threads do not
+    #: spin-wait between operators, so another worker's search gets a core back as
+    #: soon as it asks (docs/performance.md, "Reranking at depth 20").
+    rerank_onnx_threads: int = dataclasses.field(default_factory=available_cores)
 
     # --- relevance workbench ----------------------------------------------------
     #: Cached indexes of evaluated collections (one per corpus + model).

@@ -223,7 +223,7 @@ def leave_one_collection_out(scores: np.ndarray, groups: np.ndarray,
 
 # --- the tuning procedure ------------------------------------------------------
 
-#: The service's untuned hybrid: RRF at the default k, equal weights — what tuning must beat.
+#: Untuned RRF at the default k, equal weights: the baseline tune reports beside its picks.
 REFERENCE = FusionConfig(method="rrf", weights={"lexical": 1.0, "vector": 1.0}, rank_constant=DEFAULT_RANK_CONSTANT)
 
 

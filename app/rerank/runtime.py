@@ -24,11 +24,15 @@ _SESSIONS_LOCK = threading.Lock()
 
 
 def session_for(path: Path, threads: int) -> Any:
-    """The process-wide onnxruntime session for ``path`` with ``threads`` intra-op threads."""
+    """The process-wide onnxruntime session for ``path`` with ``threads`` intra-op threads.
+
+    Its threads do not spin: a rerank spans every core while the other workers
+    still serve searches on them (``Settings.rerank_onnx_threads``).
+    """
     key = (str(Path(path).resolve()), threads)
     with _SESSIONS_LOCK:
         if key not in _SESSIONS:
-            _SESSIONS[key] = cpu_session(path, threads)
+            _SESSIONS[key] = cpu_session(path, threads, spinning=False)
         return _SESSIONS[key]
 
 

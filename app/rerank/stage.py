@@ -126,7 +126,7 @@ def load_rerank_stage(settings: Settings) -> RerankStage:
         reranker = Reranker(
             settings.rerank_model_dir,
             variant=settings.rerank_variant,
-            threads=settings.onnx_threads,
+            threads=settings.rerank_onnx_threads,
             max_length=settings.rerank_max_length,
             batch_size=settings.rerank_batch_size,
             query_max_tokens=settings.rerank_query_max_tokens,

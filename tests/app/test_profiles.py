@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.profiles import ProfileError, load_profile, save_profile
+from app.profiles import FusionConfig, ProfileError, default_config, load_profile, save_profile
 from app.settings import Settings
 
 
@@ -37,3 +37,10 @@ def test_profiles_of_other_settings_are_kept_apart(tmp_path: Path) -> None:
     write(tmp_path / "p.json", 0.3)
     a, b = Settings(profiles_dir=tmp_path, default_depth=100), Settings(profiles_dir=tmp_path, default_depth=200)
     assert load_profile(a, "p").fusion.depth == 100 and load_profile(b, "p").fusion.depth == 200
+
+
+def test_a_bare_fusion_config_is_the_settings_default() -> None:
+    # One owner for each default: a config built in code (tools, tests) fuses
+    # as the service does when nothing is set.
+    assert FusionConfig() == default_config(Settings())
+    assert FusionConfig().depth == Settings().default_depth

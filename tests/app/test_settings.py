@@ -17,6 +17,11 @@ def test_batch_threads_come_from_the_environment() -> None:
     assert Settings.from_env({"HYBRID_BATCH_ONNX_THREADS": "3"}).batch_onnx_threads == 3
 
 
+def test_the_reranker_runs_on_every_core_unless_told() -> None:
+    assert Settings().rerank_onnx_threads == available_cores()
+    assert Settings.from_env({"HYBRID_RERANK_ONNX_THREADS": "1"}).rerank_onnx_threads == 1
+
+
 def test_gunicorn_serves_one_worker_per_core_single_threaded_on_the_embedded_backend() -> None:
     settings = Settings()
     assert settings.gunicorn_workers == available_cores()

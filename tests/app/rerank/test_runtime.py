@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.onnx_session import ALLOW_SPINNING
 from app.rerank.runtime import Reranker
+from app.rerank.stage import BudgetedRerankStage, load_rerank_stage
 from app.settings import Settings
 
 SHIPPED = Settings().rerank_model_dir
@@ -29,6 +31,21 @@ def test_relevant_passage_beats_unrelated_ones(shipped: Reranker) -> None:
     ranked = shipped.rank(query, passages, top_k=2)
     assert ranked[0][0] == 1
     assert len(ranked) == 2 and ranked[0][1] >= ranked[1][1]
+
+
+def test_the_session_takes_the_threads_asked_for_and_does_not_spin(tiny_onnx: Path) -> None:
+    # A spinning intra-op thread would burn the core another worker's search needs.
+    reranker = Reranker(tiny_onnx, variant="fp32", threads=2, max_length=64)
+    options = reranker.session.get_session_options()
+    assert options.intra_op_num_threads == 2
+    assert options.get_session_config_entry(ALLOW_SPINNING) == "0"
+
+
+def test_the_stage_reranks_with_the_reranker_threads_setting(tiny_onnx: Path) -> None:
+    settings = Settings(rerank_model_dir=tiny_onnx, rerank_variant="fp32", rerank_onnx_threads=3, onnx_threads=1)
+    stage = load_rerank_stage(settings)
+    assert isinstance(stage, BudgetedRerankStage)
+    assert stage.reranker.session.get_session_options().intra_op_num_threads == 3
 
 
 def test_batching_gives_the_same_scores_as_one_by_one(tiny_onnx: Path, shipped: Reranker) -> None:
