@@ -21,10 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.rerank.runtime import (
-    VARIANT_FILES,  # noqa: E402
-    Reranker,  # noqa: E402
-)
+from app.rerank.runtime import VARIANT_FILES, Reranker  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
 WORDS = ("wing", "lift", "drag", "boundary", "layer", "flow", "pressure", "index", "library", "catalogue", "query", "retrieval",
