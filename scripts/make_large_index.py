@@ -12,11 +12,13 @@ What it builds, and how far it is realistic:
 - **Access control** is copied from the sample corpus: each synthetic document
   takes the tenant, ACL and metadata of a random sample document, so the
   sample queries' callers see the same share of the index as on the sample.
-- **Vectors are random unit vectors by default** (``--vectors random``): right
-  for latency (the vector leg does the same arithmetic and HNSW walk), useless
-  for relevance. ``--vectors encoder`` embeds the text with the real encoder
-  instead: 93 minutes for 100,000 chunks on these 2 cores (~18 chunks/s; the
-  load-test figures in ``loadtests/README.md`` are quoted on both).
+- **Vectors are random unit vectors by default** (``--vectors random``): the
+  vector leg does the same arithmetic per distance, but its HNSW walk visits
+  more of a graph of random 384-d vectors than of real embeddings, so they are
+  the vector leg's worst case; useless for relevance. ``--vectors encoder``
+  embeds the text with the real encoder instead: 27 minutes for 100,000 chunks
+  on these 2 cores (~61 chunks/s, both cores embedding; the load-test figures in
+  ``loadtests/README.md`` are quoted on both).
 - The index records the real encoder's model version, so the service serves it.
 
 Writes go through the backend's public interface in large batches with the
