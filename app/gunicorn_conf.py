@@ -12,12 +12,14 @@ the workers instead of piling onto whichever won the accept race. Each ONNX
 session is held to one intra-op thread and BLAS to one thread. The embedded
 index is loaded in the master before the workers fork, so they share one copy
 of its vectors and graphs until it changes; then each worker loads its own.
+What is loaded by then is hidden from the garbage collector (``app.heap``).
 """
 
 import os
 
 from gunicorn.glogging import Logger
 
+from app.heap import settle_heap
 from app.observability.multiprocess import mark_worker_dead, prepare_metrics_dir
 from app.query_cache import prepare_query_cache_dir
 from app.settings import Settings
@@ -85,6 +87,7 @@ def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
 def when_ready(server):  # noqa: ANN001 - gunicorn's hook signature
     """In the master, after the app is preloaded and before any worker forks."""
     server.app.wsgi().extensions["hybrid"].load_index_before_fork()
+    settle_heap()  # the workers inherit the frozen heap and the threshold
 
 
 def post_fork(server, worker):  # noqa: ANN001 - gunicorn's hook signature
@@ -97,6 +100,7 @@ def post_fork(server, worker):  # noqa: ANN001 - gunicorn's hook signature
 def post_worker_init(worker):  # noqa: ANN001
     """Build the ONNX sessions in the worker and warm up before taking traffic."""
     worker.wsgi.extensions["hybrid"].warm_up()
+    settle_heap()
 
 
 def child_exit(server, worker):  # noqa: ANN001

@@ -1,6 +1,6 @@
 """Where a search's CPU goes: each stage, the engines inside them, and the Python + HTTP tax.
 
-    python scripts/bench_tax.py [--data-dir data] [--requests 2000] [--unseen-share 0.5] [--seed 0]
+    python scripts/bench_tax.py [--data-dir data] [--requests 2000] [--unseen-share 0.5] [--seed 0] [--collector-defaults]
 
 The load test's query stream (``loadtests.workload.QueryStream``: a share of
 never-seen queries, Zipf repeats of the fixed ones), its personas taken in
@@ -11,7 +11,9 @@ turn, one ``POST /v1/search`` at a time, twice:
    so each ``timings_ms`` stage is CPU milliseconds (the legs run on this
    thread: ``parallel_legs`` is off), and with the engines wrapped to count
    their own CPU: onnxruntime's ``Session.run``, tantivy's search and
-   fast-field read, hnswlib's ``knn_query``, and the exact numpy scan;
+   fast-field read, hnswlib's ``knn_query``, and the exact numpy scan, and
+   with the garbage collector settled as a served worker settles it
+   (``app.heap``) and its collections counted;
 2. **served**, over one keep-alive HTTP connection to gunicorn with one
    worker (``app/gunicorn_conf.py`` otherwise), the server's CPU per request
    read from the kernel.
@@ -26,6 +28,7 @@ quiet machine.
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import itertools
 import json
@@ -42,6 +45,7 @@ from typing import Any, Callable, Iterator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.heap import settle_heap  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.web import create_app  # noqa: E402
 from loadtests.run import HOST, free_port, server_cpu_seconds, server_env, stop, wait_ready  # noqa: E402
@@ -73,6 +77,25 @@ class EngineClock:
                 self.seconds[engine] += time.thread_time() - began
 
         return wrapper
+
+
+class CollectorClock:
+    """Collections of the garbage collector and their CPU seconds, from ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.collections = 0
+        self.seconds = 0.0
+        self.longest = 0.0
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.thread_time()
+        else:
+            spent = time.thread_time() - self._began
+            self.collections += 1
+            self.seconds += spent
+            self.longest = max(self.longest, spent)
 
 
 class _Proxy:
@@ -129,6 +152,10 @@ def in_process(args: argparse.Namespace, settings: Settings, requests: list[tupl
     app.extensions["hybrid"].encoder.cache_clear()
     clock = EngineClock()
     wrap_engines(app, clock)
+    if not args.collector_defaults:
+        settle_heap()  # as a served worker does once it is warm
+    collector = CollectorClock()
+    gc.callbacks.append(collector)
     stages: dict[str, float] = defaultdict(float)
     wall_clock = time.perf_counter
     time.perf_counter = time.thread_time  # every duration of the query path now reads CPU time
@@ -140,11 +167,15 @@ def in_process(args: argparse.Namespace, settings: Settings, requests: list[tupl
         request_seconds = time.thread_time() - began
     finally:
         time.perf_counter = wall_clock
+        gc.callbacks.remove(collector)
     count = len(requests)
     figures = {f"stage {name}": total / count for name, total in stages.items()}
     figures["search"] = clock.seconds.pop(SEARCH) * 1000 / count
     figures.update({f"engine {name}": seconds * 1000 / count for name, seconds in clock.seconds.items()})
     figures["request in process"] = request_seconds * 1000 / count
+    figures["garbage collection"] = collector.seconds * 1000 / count
+    figures["collections"] = collector.collections / count
+    figures["longest collection"] = collector.longest * 1000
     return figures
 
 
@@ -199,6 +230,8 @@ def report(figures: dict[str, float], served_ms: float) -> Iterator[str]:
     ]
     for label, ms in rows:
         yield f"{label:52s} {ms:7.3f} {share(ms, served_ms)}"
+    yield (f"garbage collection, in the rows above: {figures['garbage collection']:.3f} ms per request "
+           f"({figures['collections']:.2f} collections per request, the longest {figures['longest collection']:.1f} ms; in process)")
     yield ""
     yield f"engines (encoder + tantivy + vector search): {engines:.3f} ms of {served_ms:.3f} ms served"
     tax = served_ms - engines
@@ -218,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unseen-share", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--corpus", type=Path, default=SAMPLE_CORPUS, help="documents the unseen queries are cut from")
+    parser.add_argument("--collector-defaults", action="store_true",
+                        help="leave the garbage collector at Python's defaults in process (a served worker always settles it)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HYBRID_JWT_SECRET", secrets.token_urlsafe(48))
     settings = Settings.from_env(data_dir=args.data_dir, parallel_legs=False, log_level="WARNING")

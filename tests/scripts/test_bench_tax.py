@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import time
 from pathlib import Path
@@ -27,14 +28,22 @@ def test_stages_hold_their_engines_and_the_tax_is_what_is_left(tmp_path: Path, s
     data = tmp_path / "large"
     assert load("make_large_index").main(["--out", str(data), "--chunks", "300", "--batch", "300"]) == 0
     bench = load("bench_tax")
-    args = argparse.Namespace(requests=40, users=4, unseen_share=0.5, seed=0, corpus=bench.SAMPLE_CORPUS)
+    args = argparse.Namespace(requests=40, users=4, unseen_share=0.5, seed=0, corpus=bench.SAMPLE_CORPUS, collector_defaults=False)
     served_settings = Settings.from_env(data_dir=data, parallel_legs=False, log_level="WARNING")
     requests = bench.query_stream(args, served_settings)
     assert len(requests) == 40 and len({text for _, text in requests}) > 20  # half never repeat
 
     wall_clock = time.perf_counter
-    figures = bench.in_process(args, served_settings, requests)
+    threshold = gc.get_threshold()
+    try:
+        figures = bench.in_process(args, served_settings, requests)
+        assert gc.get_freeze_count() > 0  # settled as a served worker is
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
     assert time.perf_counter is wall_clock  # the CPU clock was only borrowed
+    assert not [c for c in gc.callbacks if isinstance(c, bench.CollectorClock)]  # the collector's clock was removed
+    assert 0 <= figures["garbage collection"] < figures["request in process"]
 
     engines = {name: ms for name, ms in figures.items() if name.startswith("engine ")}
     assert set(engines) == {"engine encoder (onnxruntime)", "engine tantivy", "engine exact scan (numpy)"}
