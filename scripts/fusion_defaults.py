@@ -90,7 +90,7 @@ def main() -> int:
             per.append(scores[chosen, groups == g].mean())
             picks.append(describe(configs[chosen]))
         print(f"| LOCO {label} | " + " | ".join(f"{v:.4f}" for v in per) + f" | {np.mean(per):.4f} |")
-        print(f"|   picks | " + " | ".join(picks) + " | |")
+        print("|   picks | " + " | ".join(picks) + " | |")
 
     depths = [int(d) for d in args.depths.split(",")]
     linear = FIXED["linear min-max"]
@@ -111,7 +111,7 @@ def main() -> int:
 
     pairs = [tuple(int(d) for d in pair.split(":")) for pair in args.leg_depths.split(",")]
     deepest = max(d for pair in pairs for d in pair)
-    runs = [leg_runs(open_index(d, settings), d.judged_queries(), deepest, progress=False) for d in datasets]
+    runs = collection_runs(datasets, settings, deepest)
     print(f"\n{metric} of linear min-max at equal weights with each leg at its own depth\n")
     print("| lexical : vector | " + " | ".join(names) + " | mean |")
     print("|" + "---|" * (len(names) + 2))
@@ -131,12 +131,14 @@ def truncated(runs: dict, depths: dict[str, int]) -> dict:
     return {qid: {leg: hits[: depths[leg]] for leg, hits in legs.items()} for qid, legs in runs.items()}
 
 
-def leg_matrices(datasets: list, settings: Settings, depth: int) -> list[LegMatrix]:
+def collection_runs(datasets: list, settings: Settings, depth: int) -> list[dict]:
     """Each collection's leg lists to ``depth``, from the evaluation cache."""
-    return [
-        LegMatrix.build(leg_runs(open_index(d, settings), d.judged_queries(), depth, progress=False), d.qrels, depth)
-        for d in datasets
-    ]
+    return [leg_runs(open_index(d, settings), d.judged_queries(), depth, progress=False) for d in datasets]
+
+
+def leg_matrices(datasets: list, settings: Settings, depth: int) -> list[LegMatrix]:
+    """Each collection's leg lists to ``depth`` as matrices."""
+    return [LegMatrix.build(runs, d.qrels, depth) for runs, d in zip(collection_runs(datasets, settings, depth), datasets)]
 
 
 def describe(config: FusionConfig) -> str:

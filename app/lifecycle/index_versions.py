@@ -170,9 +170,9 @@ class Lifecycle:
         self, name: str, source: str | None, live: IndexInfo | None
     ) -> tuple[Verification, str, IngestReport | None]:
         if source is not None:
-            verification, ingest = self._ingest(
-                name, read_source(source, self.settings), f"source {source}", count_documents(source)
-            )
+            # Counting reads the source once more: only a progress line needs it.
+            total = count_documents(source) if self._progress is not None else None
+            verification, ingest = self._ingest(name, read_source(source, self.settings), f"source {source}", total)
             return verification, "ingest", ingest
         assert live is not None
         same_model = (live.model_version, live.dimension) == (self.encoder.model_version, self.encoder.dimension)
